@@ -1,0 +1,29 @@
+"""The Channel protocol: what every adapter (SMPP, MM7, PAP, ARI, USSD) offers the Dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from channels.message import ChannelKind, Message
+from channels.results import Event, SendResult
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """An adapter for one gateway.
+
+    ``send`` returns when the gateway accepted the message (or raises a ChannelsError);
+    ``events`` yields receipts and replies until the channel is closed. Receipts carry the gateway's
+    ``remote_id`` and, when the adapter knows it, our ``message_id``. ``name`` tells gateways of the
+    same kind apart in receipts and correlation.
+    """
+
+    kind: ChannelKind
+    name: str
+
+    async def send(self, message: Message) -> SendResult: ...
+
+    def events(self) -> AsyncIterator[Event]: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,318 @@
+"""The Dispatcher: one async interface over every channel, with the policy pipeline in front.
+
+Every send passes the policies in order (validate → opt-out → quiet hours → dedup → rate, as the
+caller arranges them). The first ``Defer``/``Reject`` stops the pipeline and the policies that had
+already allowed the message roll back their reservations. An allowed message goes to the adapter for
+its kind; retriable failures are retried here with tenacity (message level, DESIGN §2.5), and an
+``OutcomeUnknown`` is never retried. Accepted messages are registered with the
+:class:`~channels.receipts.ReceiptTracker`, so ``events()`` yields receipts already correlated to
+``Message.id``, plus subscribers' replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from channels.channel import Channel
+from channels.clock import SYSTEM_CLOCK, Clock
+from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
+from channels.inbound import is_opt_out, normalise_keyword
+from channels.message import ChannelKind, Message
+from channels.policy import Allow, Decision, Defer, Policy, Reject
+from channels.receipts import ReceiptTracker
+from channels.results import (
+    Deferred,
+    DeliveryReceipt,
+    Event,
+    Failed,
+    InboundMessage,
+    Outcome,
+    Rejected,
+    SendResult,
+    Sent,
+)
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """Message-level retry of retriable errors (throttling, transient gateway errors, transport)."""
+
+    attempts: int = 4
+    initial: float = 0.2
+    maximum: float = 10.0
+    jitter: float = 0.2
+
+
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, ChannelsError) and exc.retriable
+
+
+class Dispatcher:
+    """Send messages over the right channel, subject to policies; merge receipts and replies.
+
+    Use as an async context manager; ``aclose()`` closes the channels it was given.
+    """
+
+    def __init__(
+        self,
+        channels: Iterable[Channel] | Mapping[ChannelKind, Channel],
+        *,
+        policies: Sequence[Policy] = (),
+        clock: Clock = SYSTEM_CLOCK,
+        retry: RetrySettings = RetrySettings(),
+        tracker: ReceiptTracker | None = None,
+        expiry_check: float = 1.0,
+    ) -> None:
+        items = channels.values() if isinstance(channels, Mapping) else channels
+        self._channels: dict[ChannelKind, Channel] = {}
+        for ch in items:
+            if ch.kind in self._channels:
+                raise ConfigurationError(f"two channels for kind {ch.kind.value!r}")
+            self._channels[ch.kind] = ch
+        self.policies: list[Policy] = list(policies)
+        self.clock = clock
+        self.retry = retry
+        self.tracker = tracker or ReceiptTracker()
+        self._expiry_check = expiry_check
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = False
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Dispatcher:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for ch in self._channels.values():
+            await ch.aclose()
+        self._events.put_nowait(None)
+
+    def channel(self, kind: ChannelKind) -> Channel:
+        try:
+            return self._channels[kind]
+        except KeyError:
+            raise ConfigurationError(f"no channel configured for kind {kind.value!r}") from None
+
+    # -- policies ----------------------------------------------------------------------------------
+
+    async def evaluate(self, message: Message) -> Decision:
+        """Run the pipeline; on refusal roll back the policies that had allowed."""
+        now = self.clock.now()
+        passed: list[Policy] = []
+        for policy in self.policies:
+            decision = await policy.evaluate(message, now)
+            if not isinstance(decision, Allow):
+                for done in reversed(passed):
+                    await done.rollback(message)
+                return decision
+            passed.append(policy)
+        return Allow()
+
+    async def _rollback(self, message: Message) -> None:
+        for policy in reversed(self.policies):
+            await policy.rollback(message)
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    async def send(self, message: Message) -> Sent | Deferred | Rejected:
+        """Send one message. Policy refusals and gateway rejections are returned; transport
+        failures and unknown outcomes are raised (after the policies' reservations are undone)."""
+        if self._closed:
+            raise ChannelClosed("dispatcher is closed")
+        channel = self.channel(message.kind)
+        decision = await self.evaluate(message)
+        if isinstance(decision, Defer):
+            log.debug("dispatch.deferred", message_id=message.id, reason=decision.reason)
+            return Deferred(message, decision.until, decision.reason)
+        if isinstance(decision, Reject):
+            log.debug("dispatch.rejected", message_id=message.id, reason=decision.reason)
+            return Rejected(message, decision.reason)
+        try:
+            result = await self._send_with_retry(channel, message)
+        except SendRejected as exc:
+            await self._rollback(message)
+            return Rejected(message, f"gateway: {exc}", exc)
+        except BaseException:
+            await self._rollback(message)
+            raise
+        self._ensure_started()
+        for event in self.tracker.register(channel.name, result, self.clock.now()):
+            self._events.put_nowait(event)
+        return Sent(message, result)
+
+    async def _send_with_retry(self, channel: Channel, message: Message) -> SendResult:
+        r = self.retry
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_retriable),
+            stop=stop_after_attempt(r.attempts),
+            wait=wait_exponential_jitter(initial=r.initial, max=r.maximum, jitter=r.jitter),
+            reraise=True,
+        ):
+            with attempt:
+                return await channel.send(message)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _outcome(self, message: Message) -> Outcome:
+        try:
+            return await self.send(message)
+        except ChannelsError as exc:
+            return Failed(message, exc)
+
+    async def send_many(
+        self,
+        messages: Iterable[Message] | AsyncIterable[Message],
+        *,
+        concurrency: int = 64,
+        ordered: bool = False,
+    ) -> AsyncIterator[Outcome]:
+        """Send many messages with at most ``concurrency`` in flight; yield each outcome.
+
+        Messages are pulled from ``messages`` only as slots free up (back-pressure: a generator over
+        a 5-million-row file is never read ahead), and outcomes queue at most ``concurrency`` deep,
+        so a slow consumer slows the senders. ``ordered=True`` yields in input order.
+        """
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be >= 1")
+        source = _aiter(messages)
+        lock = asyncio.Lock()
+        results: asyncio.Queue[tuple[int, Outcome] | None] = asyncio.Queue(maxsize=concurrency)
+        counter = 0
+
+        async def worker() -> None:
+            nonlocal counter
+            while True:
+                async with lock:
+                    try:
+                        message = await anext(source)
+                    except StopAsyncIteration:
+                        return
+                    index = counter
+                    counter += 1
+                await results.put((index, await self._outcome(message)))
+
+        async def run() -> None:
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    for _ in range(concurrency):
+                        tg.create_task(worker())
+            finally:
+                await results.put(None)
+
+        runner = asyncio.create_task(run())
+        pending: dict[int, Outcome] = {}
+        next_index = 0
+        try:
+            while (item := await results.get()) is not None:
+                index, outcome = item
+                if not ordered:
+                    yield outcome
+                    continue
+                pending[index] = outcome
+                while next_index in pending:
+                    yield pending.pop(next_index)
+                    next_index += 1
+            await runner  # surfaces a worker's unexpected exception
+        finally:
+            if not runner.done():
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+
+    async def send_all(self, messages: Iterable[Message], *, concurrency: int = 64) -> list[Outcome]:
+        """``send_many`` collected in input order."""
+        return [o async for o in self.send_many(messages, concurrency=concurrency, ordered=True)]
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self._started or self._closed:
+            return
+        self._started = True
+        for ch in self._channels.values():
+            self._spawn(self._pump(ch))
+        self._spawn(self._expire_loop())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _pump(self, channel: Channel) -> None:
+        async for event in channel.events():
+            now = self.clock.now()
+            if isinstance(event, DeliveryReceipt):
+                if event.gateway is None:
+                    event = dataclasses.replace(event, gateway=channel.name)
+                for out in self.tracker.on_receipt(event, now):
+                    self._events.put_nowait(out)
+            else:
+                self._events.put_nowait(_with_keyword(event))
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._expiry_check)
+            for event in self.tracker.expire(self.clock.now()):
+                self._events.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Receipts (correlated to ``Message.id``) and replies from every channel, as they come."""
+        self._ensure_started()
+        while (event := await self._events.get()) is not None:
+            yield event
+        self._events.put_nowait(None)  # let a second consumer end too
+
+    async def next_event(self, timeout: float | None = None) -> Event:
+        """The next event, for scripts and tests; raises TimeoutError."""
+        self._ensure_started()
+        event = await asyncio.wait_for(self._events.get(), timeout)
+        if event is None:
+            self._events.put_nowait(None)
+            raise ChannelClosed("dispatcher is closed")
+        return event
+
+
+def _with_keyword(event: InboundMessage) -> InboundMessage:
+    if event.keyword:
+        return event
+    return dataclasses.replace(event, keyword=normalise_keyword(event.text), opt_out=is_opt_out(event.text))
+
+
+async def _aiter(messages: Iterable[Message] | AsyncIterable[Message]) -> AsyncIterator[Message]:
+    if isinstance(messages, AsyncIterable):
+        async for m in messages:
+            yield m
+    else:
+        for m in messages:
+            yield m
+

@@ -1,0 +1,276 @@
+"""Receipt correlation: gateway ids → our ``Message.id`` → one final state (PROTOCOLS.md §3.4-3.6).
+
+Gateways answer a submit with one id per part and later report on each part, often spelling the id
+differently (hex vs decimal, leading zeros, case). The tracker stores each part under normalised
+keys, holds receipts that overtake their submit response (parked for ``early_ttl``), folds the parts
+of a multipart message (final when every part is; worst state wins), emits the final state exactly
+once, and turns silence into ``timeout_state`` after ``receipt_timeout``. It is pure (``now`` is an
+argument); the Dispatcher drives it. State sits behind :class:`ReceiptStore` so it can outlive a
+process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from channels.message import ChannelKind
+from channels.results import STATE_SEVERITY, DeliveryReceipt, DeliveryState, SendResult
+
+
+class IdProfile(StrEnum):
+    """How a gateway spells the same message id in its response and in its receipts (Kannel
+    ``msg-id-type``, Jasmin ``dlr_msg_id_bases``)."""
+
+    EXACT = "exact"  # compare as given
+    CASELESS = "caseless"  # upper-case, strip leading zeros (Jasmin's default normalisation)
+    RESP_HEX_DLR_DEC = "resp-hex-dlr-dec"
+    RESP_DEC_DLR_HEX = "resp-dec-dlr-hex"
+    AUTO = "auto"  # caseless, and also try the hex↔decimal twin
+
+
+def _caseless(remote_id: str) -> str:
+    s = remote_id.strip().upper().lstrip("0")
+    return s or "0"
+
+
+def _hex_to_dec(remote_id: str) -> str | None:
+    try:
+        return str(int(remote_id.strip(), 16))
+    except ValueError:
+        return None
+
+
+def _dec_to_hex(remote_id: str) -> str | None:
+    s = remote_id.strip()
+    return format(int(s), "X") if s.isdigit() else None
+
+
+def submit_keys(profile: IdProfile, remote_id: str) -> tuple[str, ...]:
+    """Keys a submitted part is stored under."""
+    if profile is IdProfile.EXACT:
+        return (remote_id,)
+    base = _caseless(remote_id)
+    if profile is IdProfile.RESP_HEX_DLR_DEC:
+        twin = _hex_to_dec(remote_id)
+        return (twin,) if twin is not None else (base,)
+    if profile is IdProfile.RESP_DEC_DLR_HEX:
+        twin = _dec_to_hex(remote_id)
+        return (twin,) if twin is not None else (base,)
+    return (base,)
+
+
+def receipt_keys(profile: IdProfile, remote_id: str) -> tuple[str, ...]:
+    """Keys to look a receipt's id up under, most specific first."""
+    if profile is IdProfile.EXACT:
+        return (remote_id,)
+    base = _caseless(remote_id)
+    if profile is IdProfile.RESP_HEX_DLR_DEC:
+        return (base.lstrip("0") or "0",)
+    if profile is IdProfile.RESP_DEC_DLR_HEX:
+        return (base,)
+    if profile is IdProfile.AUTO:
+        keys = [base]
+        for twin in (_hex_to_dec(remote_id), _dec_to_hex(remote_id)):
+            if twin is not None and _caseless(twin) not in keys:
+                keys.append(_caseless(twin))
+        return tuple(keys)
+    return (base,)
+
+
+@dataclass(slots=True)
+class Tracked:
+    """One message awaiting its final state."""
+
+    message_id: str
+    channel: ChannelKind
+    gateway: str
+    remote_ids: tuple[str, ...]
+    deadline: datetime
+    part_states: dict[str, DeliveryState] = field(default_factory=dict)
+    done: bool = False
+
+
+class ReceiptStore(Protocol):
+    """Where correlation state lives (memory here; SQLite and Redis stores implement the same)."""
+
+    def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None: ...
+
+    def lookup(self, gateway: str, key: str) -> Tracked | None: ...
+
+    def get(self, message_id: str) -> Tracked | None: ...
+
+    def update(self, tracked: Tracked) -> None: ...
+
+    def due(self, now: datetime) -> list[Tracked]: ...
+
+    def remove(self, message_id: str) -> None: ...
+
+
+class MemoryReceiptStore:
+    """Dicts; the library default."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._by_id: dict[str, Tracked] = {}
+        self._keys: dict[str, list[tuple[str, str]]] = {}
+
+    def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None:
+        self._by_id[tracked.message_id] = tracked
+        self._keys[tracked.message_id] = keys
+        for k in keys:
+            self._by_key[k] = tracked.message_id
+
+    def lookup(self, gateway: str, key: str) -> Tracked | None:
+        mid = self._by_key.get((gateway, key))
+        return self._by_id.get(mid) if mid is not None else None
+
+    def get(self, message_id: str) -> Tracked | None:
+        return self._by_id.get(message_id)
+
+    def update(self, tracked: Tracked) -> None:
+        self._by_id[tracked.message_id] = tracked
+
+    def due(self, now: datetime) -> list[Tracked]:
+        return [t for t in self._by_id.values() if not t.done and t.deadline <= now]
+
+    def remove(self, message_id: str) -> None:
+        self._by_id.pop(message_id, None)
+        for k in self._keys.pop(message_id, []):
+            self._by_key.pop(k, None)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+@dataclass(slots=True)
+class _Parked:
+    receipt: DeliveryReceipt
+    until: datetime
+    used: bool = False  # one receipt may be parked under several keys (hex/dec twins)
+
+
+class ReceiptTracker:
+    """Correlates receipts to messages. Pure: call with ``now``; it returns the events to emit."""
+
+    def __init__(
+        self,
+        *,
+        store: ReceiptStore | None = None,
+        receipt_timeout: timedelta = timedelta(hours=72),
+        timeout_state: DeliveryState = DeliveryState.EXPIRED,
+        early_ttl: timedelta = timedelta(seconds=120),
+        profiles: dict[str, IdProfile] | None = None,
+        default_profile: IdProfile = IdProfile.CASELESS,
+    ) -> None:
+        self.store: ReceiptStore = store if store is not None else MemoryReceiptStore()
+        self.receipt_timeout = receipt_timeout
+        self.timeout_state = timeout_state
+        self.early_ttl = early_ttl
+        self._profiles = dict(profiles or {})
+        self._default_profile = default_profile
+        self._parked: dict[tuple[str, str], list[_Parked]] = {}
+
+    def set_profile(self, gateway: str, profile: IdProfile) -> None:
+        self._profiles[gateway] = profile
+
+    def _profile(self, gateway: str) -> IdProfile:
+        return self._profiles.get(gateway, self._default_profile)
+
+    def register(self, gateway: str, result: SendResult, now: datetime) -> list[DeliveryReceipt]:
+        """Track an accepted message; returns receipts for it that had arrived early."""
+        profile = self._profile(gateway)
+        tracked = Tracked(
+            message_id=result.message_id,
+            channel=result.channel,
+            gateway=gateway,
+            remote_ids=result.remote_ids,
+            deadline=now + self.receipt_timeout,
+        )
+        keys = [(gateway, k) for rid in result.remote_ids for k in submit_keys(profile, rid)]
+        self.store.add(tracked, keys)
+        out: list[DeliveryReceipt] = []
+        for key in keys:
+            for parked in self._parked.pop(key, []):
+                if not parked.used:
+                    parked.used = True
+                    out.extend(self.on_receipt(parked.receipt, now))
+        return out
+
+    def on_receipt(self, receipt: DeliveryReceipt, now: datetime) -> list[DeliveryReceipt]:
+        """Correlate one receipt; returns what to emit (nothing if parked or a duplicate)."""
+        gateway = receipt.gateway or receipt.channel.value
+        if receipt.message_id is not None:
+            tracked = self.store.get(receipt.message_id)
+            if tracked is None:
+                # Adapters that know our id (IVR, USSD) report without registering parts.
+                return [receipt]
+            part = receipt.remote_id or tracked.remote_ids[0]
+        else:
+            if receipt.remote_id is None:
+                return []
+            tracked, part = self._find(gateway, receipt.remote_id)
+            if tracked is None:
+                self._park(gateway, receipt, now)
+                return []
+        return self._apply(tracked, part, receipt)
+
+    def _find(self, gateway: str, remote_id: str) -> tuple[Tracked | None, str]:
+        profile = self._profile(gateway)
+        for key in receipt_keys(profile, remote_id):
+            tracked = self.store.lookup(gateway, key)
+            if tracked is not None:
+                return tracked, key
+        return None, remote_id
+
+    def _park(self, gateway: str, receipt: DeliveryReceipt, now: datetime) -> None:
+        assert receipt.remote_id is not None
+        parked = _Parked(receipt, now + self.early_ttl)
+        for key in receipt_keys(self._profile(gateway), receipt.remote_id):
+            self._parked.setdefault((gateway, key), []).append(parked)
+
+    def _apply(self, tracked: Tracked, part: str, receipt: DeliveryReceipt) -> list[DeliveryReceipt]:
+        if tracked.done:
+            return []  # late receipts never reopen a final state (§3.6)
+        if not receipt.state.is_final:
+            return [dataclasses.replace(receipt, message_id=tracked.message_id)]
+        tracked.part_states[part] = receipt.state
+        if len(tracked.part_states) < len(tracked.remote_ids):
+            self.store.update(tracked)
+            return []
+        tracked.done = True
+        state = max(tracked.part_states.values(), key=STATE_SEVERITY.__getitem__)
+        self.store.remove(tracked.message_id)
+        detail = dict(receipt.detail)
+        if len(tracked.remote_ids) > 1:
+            detail["parts"] = {k: v.value for k, v in tracked.part_states.items()}
+        return [dataclasses.replace(receipt, message_id=tracked.message_id, state=state, detail=detail)]
+
+    def expire(self, now: datetime) -> list[DeliveryReceipt]:
+        """Messages with no final receipt by their deadline → ``timeout_state``, once each."""
+        out: list[DeliveryReceipt] = []
+        for tracked in self.store.due(now):
+            tracked.done = True
+            self.store.remove(tracked.message_id)
+            out.append(
+                DeliveryReceipt(
+                    channel=tracked.channel,
+                    state=self.timeout_state,
+                    remote_id=tracked.remote_ids[0] if tracked.remote_ids else None,
+                    message_id=tracked.message_id,
+                    at=now,
+                    gateway=tracked.gateway,
+                    detail={"reason": "receipt_timeout"},
+                )
+            )
+        for key in [k for k, v in self._parked.items() if all(p.used or p.until <= now for p in v)]:
+            del self._parked[key]
+        return out
+
+    @property
+    def parked(self) -> int:
+        return len({id(p) for v in self._parked.values() for p in v if not p.used})
+
