@@ -1,0 +1,20 @@
+"""Top-level click group; subcommands live in their own modules."""
+
+from __future__ import annotations
+
+import click
+
+from channels.cli.simulate import simulate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="telco-channels")
+def cli() -> None:
+    """telco-channels: campaigns over SMS, MMS, WAP push, IVR and USSD, and their gateway simulators."""
+
+
+cli.add_command(simulate)
+
+
+def main() -> None:
+    cli(prog_name="telco-channels")
