@@ -108,6 +108,18 @@ class EsmClass(IntEnum):
     REPLY_PATH = 0x80
 
 
+class Iei(IntEnum):
+    """User data header information element identifiers (3GPP TS 23.040 §9.2.3.24)."""
+
+    CONCAT_8 = 0x00  # 8-bit reference: ref, total, seq
+    SPECIAL_SMS = 0x01
+    PORTS_8 = 0x04  # destination, originator (1 octet each)
+    PORTS_16 = 0x05  # destination, originator (2 octets each)
+    CONCAT_16 = 0x08  # 16-bit reference: ref (2), total, seq
+    NATIONAL_SINGLE_SHIFT = 0x24
+    NATIONAL_LOCKING_SHIFT = 0x25
+
+
 class RegisteredDelivery(IntEnum):
     """§5.2.17"""
 
