@@ -1,0 +1,499 @@
+"""PAP 2.0 (WAP-247-PAP) documents and the multipart/related push body, for both the push initiator
+and the push proxy gateway.
+
+A push initiator POSTs ``multipart/related; type="application/xml"``: the PAP control entity (a
+``push-message`` naming push-id, address and quality of service) then the content (an SI/SL
+document). The PPG answers ``push-response`` (or ``badmessage-response``) with a result code, and
+may later POST ``resultnotification-message`` (answered by ``resultnotification-response``). One
+codec serves :class:`~channels.wap.client.PapClient` and the PPG simulator. Codes, states and
+Kannel's quirks: PROTOCOLS.md §5.1. Pure: XML and MIME via the standard library.
+"""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message as EmailMessage
+from email.parser import BytesParser
+from email.policy import compat32
+from urllib.parse import quote, unquote
+from xml.sax.saxutils import quoteattr
+
+from channels.errors import (
+    ChannelsError,
+    ContentRejected,
+    InvalidRecipient,
+    RemoteProtocolError,
+    RemoteTemporaryError,
+    RemoteThrottled,
+    SendRejected,
+)
+from channels.results import DeliveryState
+
+PAP_DOCTYPE = '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">'
+PAP_CONTROL_TYPE = "application/xml"
+ADDRESS_TYPES = ("PLMN", "IPv4", "IPv6", "USER")
+
+# WAP-247 §9.13; Kannel wap_push_ppg.h. UNVERIFIED entries (3008, 3011, 4001) are marked.
+PAP_CODES: dict[int, tuple[str, type[ChannelsError] | None]] = {
+    1000: ("ok", None),
+    1001: ("accepted-for-processing", None),
+    2000: ("bad-request", ContentRejected),
+    2001: ("forbidden", SendRejected),
+    2002: ("address-error", InvalidRecipient),
+    2003: ("address-not-found", InvalidRecipient),
+    2004: ("push-id-not-found", SendRejected),
+    2005: ("capabilities-mismatch", ContentRejected),
+    2006: ("required-capabilities-not-supported", ContentRejected),
+    2007: ("duplicate-push-id", SendRejected),
+    2008: ("cancellation-not-possible", SendRejected),
+    3000: ("internal-server-error", RemoteTemporaryError),
+    3001: ("not-implemented", SendRejected),
+    3002: ("version-not-supported", SendRejected),
+    3003: ("not-possible", SendRejected),
+    3004: ("capability-matching-not-supported", ContentRejected),
+    3005: ("multiple-addresses-not-supported", SendRejected),
+    3006: ("transformation-failure", ContentRejected),
+    3007: ("specified-delivery-method-not-possible", SendRejected),
+    3008: ("capabilities-not-available", RemoteTemporaryError),  # UNVERIFIED
+    3009: ("required-network-not-available", RemoteTemporaryError),
+    3010: ("required-bearer-not-available", RemoteTemporaryError),
+    3011: ("replacement-not-supported", SendRejected),  # UNVERIFIED
+    4000: ("service-failure", RemoteTemporaryError),
+    4001: ("service-unavailable", RemoteThrottled),  # UNVERIFIED
+    5000: ("mobile-client-aborted", SendRejected),
+}
+_CLASS_BY_FAMILY: dict[int, type[ChannelsError]] = {
+    2: SendRejected,
+    3: RemoteTemporaryError,
+    4: RemoteTemporaryError,
+    5: SendRejected,
+}
+
+# WAP-247 §9.5 message-state → our state
+MESSAGE_STATES: dict[str, DeliveryState] = {
+    "delivered": DeliveryState.DELIVERED,
+    "pending": DeliveryState.ACCEPTED,
+    "undeliverable": DeliveryState.UNDELIVERABLE,
+    "expired": DeliveryState.EXPIRED,
+    "aborted": DeliveryState.UNDELIVERABLE,
+    "timeout": DeliveryState.EXPIRED,
+    "cancelled": DeliveryState.REJECTED,
+    "unknown": DeliveryState.UNKNOWN,
+}
+
+
+def is_success(code: int) -> bool:
+    return 1000 <= code < 2000
+
+
+def code_name(code: int) -> str:
+    entry = PAP_CODES.get(code)
+    return entry[0] if entry else f"pap-{code}"
+
+
+def error_for(code: int, desc: str | None = None) -> ChannelsError:
+    """The error a PAP result code stands for (table lookup, then the code's family)."""
+    entry = PAP_CODES.get(code)
+    cls = entry[1] if entry and entry[1] else _CLASS_BY_FAMILY.get(code // 1000, SendRejected)
+    text = f"PPG answered {code} {code_name(code)}" + (f": {desc}" if desc else "")
+    if issubclass(cls, SendRejected):
+        return cls(text, code=str(code), name=code_name(code))
+    return cls(text)
+
+
+# -- addresses (WAP-249 PPG Service §7.1) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PapAddress:
+    """``WAPPUSH=<client>/TYPE=<type>@<ppg>``; USER values are %-escaped on the wire."""
+
+    client: str
+    type: str = "PLMN"
+    ppg: str = ""
+
+    def __str__(self) -> str:
+        client = quote(self.client, safe="") if self.type == "USER" else self.client
+        return f"WAPPUSH={client}/TYPE={self.type}@{self.ppg}"
+
+    def validate(self) -> None:
+        if self.type not in ADDRESS_TYPES:
+            raise InvalidRecipient(f"address TYPE={self.type} is not one of {ADDRESS_TYPES}")
+        if self.type == "PLMN" and not self.client.removeprefix("+").isdigit():
+            raise InvalidRecipient(f"PLMN address {self.client!r} is not a number", name="address")
+
+
+def parse_address(value: str) -> PapAddress:
+    head, at, ppg = value.rpartition("@")
+    if not at or not head.upper().startswith("WAPPUSH="):
+        raise InvalidRecipient(f"address-value {value!r} is not WAPPUSH=<client>/TYPE=<type>@<ppg>")
+    client, slash, type_part = head[len("WAPPUSH=") :].rpartition("/")
+    if not slash or not type_part.upper().startswith("TYPE="):
+        raise InvalidRecipient(f"address-value {value!r} has no /TYPE=")
+    kind = type_part[len("TYPE=") :]
+    kind = next((t for t in ADDRESS_TYPES if t.lower() == kind.lower()), kind)
+    address = PapAddress(unquote(client) if kind == "USER" else client, kind, ppg)
+    address.validate()
+    return address
+
+
+# -- documents -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QualityOfService:
+    priority: str = "medium"
+    delivery_method: str = "unconfirmed"
+    network: str | None = "GSM"
+    network_required: bool = False
+    bearer: str | None = "SMS"
+    bearer_required: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushMessage:
+    push_id: str
+    addresses: tuple[str, ...]
+    qos: QualityOfService | None = field(default_factory=QualityOfService)
+    deliver_before: datetime | None = None
+    deliver_after: datetime | None = None
+    source_reference: str | None = None
+    notify_to: str | None = None  # ppg-notify-requested-to
+    progress_notes_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushResponse:
+    push_id: str
+    code: int
+    desc: str | None = None
+    sender_address: str | None = None
+    sender_name: str | None = None
+    reply_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadMessageResponse:
+    code: int
+    desc: str | None = None
+    fragment: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResultNotification:
+    push_id: str
+    address: str
+    code: int
+    message_state: str
+    desc: str | None = None
+    sender_address: str | None = None
+    sender_name: str | None = None
+    received_time: datetime | None = None
+    event_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResultNotificationResponse:
+    push_id: str
+    code: int = 1000
+    address: str | None = None
+    desc: str | None = None
+
+
+PapDocument = (
+    PushMessage | PushResponse | BadMessageResponse | ResultNotification | ResultNotificationResponse
+)
+
+
+def format_time(when: datetime) -> str:
+    return (when.astimezone(UTC) if when.tzinfo else when).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise RemoteProtocolError(f"PAP: timestamp {text!r} is not YYYY-MM-DDThh:mm:ssZ") from exc
+
+
+def _attrs(pairs: list[tuple[str, str | None]]) -> str:
+    return "".join(f" {k}={quoteattr(v)}" for k, v in pairs if v is not None)
+
+
+def _result(code: int, desc: str | None) -> str:
+    return f"<response-result{_attrs([('code', str(code)), ('desc', desc)])}/>"
+
+
+def render(doc: PapDocument) -> bytes:
+    """The document as a PAP 2.0 XML entity."""
+    return f'<?xml version="1.0"?>\n{PAP_DOCTYPE}\n<pap>{_render_body(doc)}</pap>'.encode()
+
+
+def _render_body(doc: PapDocument) -> str:
+    if isinstance(doc, PushMessage):
+        return _render_push_message(doc)
+    if isinstance(doc, PushResponse):
+        a = _attrs(
+            [
+                ("push-id", doc.push_id),
+                ("sender-address", doc.sender_address),
+                ("sender-name", doc.sender_name),
+                ("reply-time", format_time(doc.reply_time) if doc.reply_time else None),
+            ]
+        )
+        return f"<push-response{a}>{_result(doc.code, doc.desc)}</push-response>"
+    if isinstance(doc, BadMessageResponse):
+        a = _attrs([("code", str(doc.code)), ("desc", doc.desc), ("bad-message-fragment", doc.fragment)])
+        return f"<badmessage-response{a}/>"
+    if isinstance(doc, ResultNotification):
+        a = _attrs(
+            [
+                ("push-id", doc.push_id),
+                ("sender-address", doc.sender_address),
+                ("sender-name", doc.sender_name),
+                ("received-time", format_time(doc.received_time) if doc.received_time else None),
+                ("event-time", format_time(doc.event_time) if doc.event_time else None),
+                ("message-state", doc.message_state),
+                ("code", str(doc.code)),
+                ("desc", doc.desc),
+            ]
+        )
+        return (
+            f"<resultnotification-message{a}><address{_attrs([('address-value', doc.address)])}/>"
+            "</resultnotification-message>"
+        )
+    a = _attrs([("push-id", doc.push_id)])
+    address = f"<address{_attrs([('address-value', doc.address)])}/>" if doc.address else ""
+    result = _result(doc.code, doc.desc)
+    return f"<resultnotification-response{a}>{address}{result}</resultnotification-response>"
+
+
+def _render_push_message(doc: PushMessage) -> str:
+    a = _attrs(
+        [
+            ("push-id", doc.push_id),
+            ("deliver-before-timestamp", format_time(doc.deliver_before) if doc.deliver_before else None),
+            ("deliver-after-timestamp", format_time(doc.deliver_after) if doc.deliver_after else None),
+            ("source-reference", doc.source_reference),
+            ("ppg-notify-requested-to", doc.notify_to),
+            ("progress-notes-requested", "true" if doc.progress_notes_requested else None),
+        ]
+    )
+    body = "".join(f"<address{_attrs([('address-value', v)])}/>" for v in doc.addresses)
+    if doc.qos is not None:
+        q = doc.qos
+        body += (
+            "<quality-of-service"
+            + _attrs(
+                [
+                    ("priority", q.priority),
+                    ("delivery-method", q.delivery_method),
+                    ("network-required", "true" if q.network_required else None),
+                    ("network", q.network),
+                    ("bearer-required", "true" if q.bearer_required else None),
+                    ("bearer", q.bearer),
+                ]
+            )
+            + "/>"
+        )
+    return f"<push-message{a}>{body}</push-message>"
+
+
+def parse(data: bytes) -> PapDocument:
+    """Parse a PAP entity (1.0 or 2.0 DOCTYPE); malformed input raises RemoteProtocolError."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise RemoteProtocolError(f"PAP: malformed XML: {exc}", status=2000) from exc
+    if root.tag != "pap" or len(root) != 1:
+        raise RemoteProtocolError("PAP: expected <pap> with one element", status=2000)
+    node = root[0]
+    parser = _PARSERS.get(node.tag)
+    if parser is None:
+        raise RemoteProtocolError(f"PAP: unsupported element <{node.tag}>", status=3001)
+    return parser(node)
+
+
+def _code(node: ET.Element, what: str) -> int:
+    raw = (node.get("code") or "").strip()
+    if not raw.isdigit():
+        raise RemoteProtocolError(f"PAP: {what} has no numeric code", status=2000)
+    return int(raw)
+
+
+def _required(node: ET.Element, name: str) -> str:
+    value = node.get(name)
+    if not value:
+        raise RemoteProtocolError(f"PAP: <{node.tag}> lacks {name}", status=2000)
+    return value
+
+
+def _parse_push_message(node: ET.Element) -> PushMessage:
+    addresses = tuple(_required(a, "address-value") for a in node.findall("address"))
+    if not addresses:
+        raise RemoteProtocolError("PAP: push-message has no address", status=2002)
+    q = node.find("quality-of-service")
+    qos = (
+        None
+        if q is None
+        else QualityOfService(
+            priority=q.get("priority", "medium"),
+            delivery_method=q.get("delivery-method", "not-specified"),
+            network=q.get("network"),
+            network_required=q.get("network-required") == "true",
+            bearer=q.get("bearer"),
+            bearer_required=q.get("bearer-required") == "true",
+        )
+    )
+    return PushMessage(
+        push_id=_required(node, "push-id"),
+        addresses=addresses,
+        qos=qos,
+        deliver_before=parse_time(node.get("deliver-before-timestamp")),
+        deliver_after=parse_time(node.get("deliver-after-timestamp")),
+        source_reference=node.get("source-reference"),
+        notify_to=node.get("ppg-notify-requested-to"),
+        progress_notes_requested=node.get("progress-notes-requested") == "true",
+    )
+
+
+def _parse_push_response(node: ET.Element) -> PushResponse:
+    result = node.find("response-result")
+    if result is None:
+        raise RemoteProtocolError("PAP: push-response has no response-result", status=2000)
+    return PushResponse(
+        push_id=node.get("push-id", ""),
+        code=_code(result, "response-result"),
+        desc=result.get("desc"),
+        sender_address=node.get("sender-address"),
+        sender_name=node.get("sender-name"),
+        reply_time=parse_time(node.get("reply-time")),
+    )
+
+
+def _parse_badmessage(node: ET.Element) -> BadMessageResponse:
+    return BadMessageResponse(
+        code=_code(node, "badmessage-response"),
+        desc=node.get("desc"),
+        fragment=node.get("bad-message-fragment"),
+    )
+
+
+def _parse_notification(node: ET.Element) -> ResultNotification:
+    address = node.find("address")
+    return ResultNotification(
+        push_id=_required(node, "push-id"),
+        address=_required(address, "address-value") if address is not None else "",
+        code=_code(node, "resultnotification-message"),
+        message_state=_required(node, "message-state"),
+        desc=node.get("desc"),
+        sender_address=node.get("sender-address"),
+        sender_name=node.get("sender-name"),
+        received_time=parse_time(node.get("received-time")),
+        event_time=parse_time(node.get("event-time")),
+    )
+
+
+def _parse_notification_response(node: ET.Element) -> ResultNotificationResponse:
+    result = node.find("response-result")
+    address = node.find("address")
+    return ResultNotificationResponse(
+        push_id=_required(node, "push-id"),
+        code=_code(result, "response-result") if result is not None else 1000,
+        address=address.get("address-value") if address is not None else None,
+        desc=result.get("desc") if result is not None else None,
+    )
+
+
+_PARSERS: dict[str, Callable[[ET.Element], PapDocument]] = {
+    "push-message": _parse_push_message,
+    "push-response": _parse_push_response,
+    "badmessage-response": _parse_badmessage,
+    "resultnotification-message": _parse_notification,
+    "resultnotification-response": _parse_notification_response,
+}
+
+
+# -- the multipart/related body (WAP-247 §8; RFC 2387) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PushBody:
+    control: bytes
+    content: bytes
+    content_type: str
+    content_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def build_push_body(
+    control: bytes, content: bytes, content_type: str, *, headers: Mapping[str, str] | None = None
+) -> tuple[bytes, str]:
+    """Returns (body, Content-Type header value). Extra ``headers`` go on the content part
+    (``X-Wap-Application-Id`` there becomes a WSP header at the PPG)."""
+    boundary = "pap-" + uuid.uuid4().hex
+    while boundary.encode() in content:
+        boundary = "pap-" + uuid.uuid4().hex
+    part_headers = f"Content-Type: {content_type}\r\n"
+    if not content_type.startswith("text/"):
+        part_headers += "Content-Transfer-Encoding: binary\r\n"
+    part_headers += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    b = boundary.encode()
+    body = (
+        b"--"
+        + b
+        + b"\r\nContent-Type: "
+        + PAP_CONTROL_TYPE.encode()
+        + b"\r\n\r\n"
+        + control
+        + b"\r\n--"
+        + b
+        + b"\r\n"
+        + part_headers.encode()
+        + b"\r\n"
+        + content
+        + b"\r\n--"
+        + b
+        + b"--\r\n"
+    )
+    return body, f'multipart/related; boundary="{boundary}"; type="{PAP_CONTROL_TYPE}"'
+
+
+def parse_push_body(content_type: str, body: bytes) -> PushBody:
+    """Split a PAP request into control entity and content (std-lib ``email`` parser)."""
+    message = BytesParser(policy=compat32).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    if message.get_content_type() != "multipart/related" or not message.is_multipart():
+        raise RemoteProtocolError(
+            f"PAP: body is {message.get_content_type()}, not multipart/related", status=2000
+        )
+    parts = message.get_payload()
+    if not isinstance(parts, list) or len(parts) < 2:
+        raise RemoteProtocolError(
+            "PAP: multipart/related needs a control entity and a content part", status=2000
+        )
+    control, content = parts[0], parts[1]
+    if not isinstance(control, EmailMessage) or not isinstance(content, EmailMessage):
+        raise RemoteProtocolError("PAP: malformed multipart body", status=2000)
+    if control.get_content_type() != PAP_CONTROL_TYPE:
+        raise RemoteProtocolError(f"PAP: first part is {control.get_content_type()}", status=2000)
+    extra = {
+        k: str(v)
+        for k, v in content.items()
+        if k.lower() not in ("content-type", "content-transfer-encoding")
+    }
+    full_type = str(content.get("Content-Type", "text/plain"))
+    return PushBody(
+        control=_payload(control), content=_payload(content), content_type=full_type, content_headers=extra
+    )
+
+
+def _payload(part: EmailMessage) -> bytes:
+    raw = part.get_payload(decode=True)
+    return raw if isinstance(raw, bytes) else b""
