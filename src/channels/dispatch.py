@@ -29,6 +29,7 @@ from tenacity import (
 
 from channels.channel import Channel
 from channels.clock import SYSTEM_CLOCK, Clock
+from channels.deferral import DeferredFeed, Sleep, evaluate_waiting
 from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
 from channels.inbound import is_opt_out, normalise_keyword
 from channels.message import ChannelKind, Message
@@ -78,6 +79,7 @@ class Dispatcher:
         retry: RetrySettings = RetrySettings(),
         tracker: ReceiptTracker | None = None,
         expiry_check: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         items = channels.values() if isinstance(channels, Mapping) else channels
         self._channels: dict[ChannelKind, Channel] = {}
@@ -87,6 +89,7 @@ class Dispatcher:
             self._channels[ch.kind] = ch
         self.policies: list[Policy] = list(policies)
         self.clock = clock
+        self.sleep = sleep  # waits for rate tokens and deferred messages (a fake clock's, in tests)
         self.retry = retry
         self.tracker = tracker or ReceiptTracker()
         self._expiry_check = expiry_check
@@ -147,11 +150,12 @@ class Dispatcher:
 
     async def send(self, message: Message) -> Sent | Deferred | Rejected:
         """Send one message. Policy refusals and gateway rejections are returned; transport
-        failures and unknown outcomes are raised (after the policies' reservations are undone)."""
+        failures and unknown outcomes are raised (after the policies' reservations are undone).
+        A rate limit's refusal is waited out (channels.deferral); other deferrals are returned."""
         if self._closed:
             raise ChannelClosed("dispatcher is closed")
         channel = self.channel(message.kind)
-        decision = await self.evaluate(message)
+        decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
         if isinstance(decision, Defer):
             log.debug("dispatch.deferred", message_id=message.id, reason=decision.reason)
             return Deferred(message, decision.until, decision.reason)
@@ -176,7 +180,7 @@ class Dispatcher:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retriable),
             stop=stop_after_attempt(r.attempts),
-            wait=wait_exponential_jitter(initial=r.initial, max=r.maximum, jitter=r.jitter),
+            wait=wait_exponential_jitter(multiplier=r.initial, max=r.maximum, jitter=r.jitter),
             reraise=True,
         ):
             with attempt:
@@ -195,31 +199,28 @@ class Dispatcher:
         *,
         concurrency: int = 64,
         ordered: bool = False,
+        hold_deferred: bool = True,
+        max_held: int = 100_000,
     ) -> AsyncIterator[Outcome]:
         """Send many messages with at most ``concurrency`` in flight; yield each outcome.
 
         Messages are pulled from ``messages`` only as slots free up (back-pressure: a generator over
         a 5-million-row file is never read ahead), and outcomes queue at most ``concurrency`` deep,
         so a slow consumer slows the senders. ``ordered=True`` yields in input order.
+        Deferred messages (quiet hours) are held in a time-ordered queue of at most ``max_held`` and
+        sent when due (``hold_deferred=False`` yields them as ``Deferred`` instead).
         """
         if concurrency < 1:
             raise ConfigurationError("concurrency must be >= 1")
-        source = _aiter(messages)
-        lock = asyncio.Lock()
+        feed = DeferredFeed(_aiter(messages), self.clock, self.sleep, max_held)
         results: asyncio.Queue[tuple[int, Outcome] | None] = asyncio.Queue(maxsize=concurrency)
-        counter = 0
 
         async def worker() -> None:
-            nonlocal counter
-            while True:
-                async with lock:
-                    try:
-                        message = await anext(source)
-                    except StopAsyncIteration:
-                        return
-                    index = counter
-                    counter += 1
-                await results.put((index, await self._outcome(message)))
+            while (item := await feed.next()) is not None:
+                index, message = item
+                outcome = await self._outcome(message)
+                if not feed.settle(index, outcome, hold_deferred):
+                    await results.put((index, outcome))
 
         async def run() -> None:
             try:
@@ -315,4 +316,3 @@ async def _aiter(messages: Iterable[Message] | AsyncIterable[Message]) -> AsyncI
     else:
         for m in messages:
             yield m
-

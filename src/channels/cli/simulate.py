@@ -12,6 +12,7 @@ import importlib
 import click
 
 _SIMULATORS: dict[str, tuple[str, str]] = {
+    "smsc": ("channels.cli.sim_smsc", "command"),
 }
 
 

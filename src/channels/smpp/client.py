@@ -140,7 +140,7 @@ class SmppClient:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(_retriable),
                 stop=stop_after_attempt(self._connect_attempts),
-                wait=wait_exponential_jitter(initial=0.1, max=5.0),
+                wait=wait_exponential_jitter(multiplier=0.1, max=5.0),
                 reraise=True,
             ):
                 with attempt:
