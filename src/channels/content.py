@@ -61,6 +61,9 @@ class Mms:
     read_reply: bool = False
     priority: str | None = None  # "Low" | "Normal" | "High" (TS 23.140 Priority)
     expiry: datetime | None = None
+    linked_id: str | None = None  # MM7 LinkedID: the DeliverReq this MMS answers (TS 23.140 §8.7.1)
+    service_code: str | None = None  # MM7 ServiceCode (charging); overrides the gateway's default
+    message_class: str | None = None  # "Personal" | "Informational" | "Advertisement" | "Auto"
 
 
 class WapPushKind(StrEnum):
@@ -93,10 +96,11 @@ class Prompt:
 class IvrStep:
     """One node of an outbound-call script.
 
-    Plays ``prompts``; if ``branches`` is set, gathers up to ``max_digits`` DTMF digits within
-    ``timeout`` seconds (re-prompting ``retries`` times) and goes to ``branches[digits]`` (or
-    ``default``). Without branches it goes to ``next``; with neither, or ``result`` set, the call ends
-    with that result.
+    Plays ``prompts``; if ``branches`` is set, gathers up to ``max_digits`` DTMF digits (``#`` ends
+    the entry early; a digit pressed during a prompt interrupts it) within ``timeout`` seconds of the
+    last prompt or digit, and goes to ``branches[digits]``. No input or no match re-prompts up to
+    ``retries`` times, then goes to ``default`` (or ends with result ``"no-input"``/``"invalid"``).
+    Without branches it goes to ``next``; with neither, or ``result`` set, the call ends with that result.
     """
 
     name: str
@@ -112,12 +116,17 @@ class IvrStep:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IvrScript:
-    """A declarative IVR script: named steps, starting at ``start`` (default: the first)."""
+    """A declarative IVR script: named steps, starting at ``start`` (default: the first).
+
+    ``on_machine`` names the step to run instead when the gateway reports an answering machine
+    (e.g. a short voicemail message); None runs the script as for a person.
+    """
 
     steps: tuple[IvrStep, ...]
     start: str | None = None
     caller_id: str | None = None
     ring_timeout: float = 30.0
+    on_machine: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
