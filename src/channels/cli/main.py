@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from channels.cli.demo import demo
 from channels.cli.simulate import simulate
 
 
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 cli.add_command(simulate)
+cli.add_command(demo)
 
 
 def main() -> None:
