@@ -1,0 +1,183 @@
+"""The MMS channel: an MM7 VASP client over aiohttp (3GPP TS 23.140 §8.7; PROTOCOLS.md §4).
+
+``Mm7Client`` implements the :class:`~channels.channel.Channel` protocol for ChannelKind.MMS. It
+posts SubmitReq (SOAP 1.1 over HTTP, multipart/related, HTTP Basic auth) on a keep-alive connection
+pool, turns the answer into a :class:`~channels.results.SendResult` whose remote id is the MMSC's
+MessageID, and runs an :class:`~channels.mm7.receiver.Mm7Receiver` for the MMSC's delivery reports and
+MO, yielded by ``events()`` as DeliveryReceipt (``remote_id`` = MessageID, correlated by the
+Dispatcher's ReceiptTracker) and InboundMessage. Everything protocol-shaped is in the pure modules;
+this one only moves bytes, measures time and translates aiohttp's exceptions (``raise ... from``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import structlog
+
+from channels.clock import SYSTEM_CLOCK, Clock
+from channels.content import Mms
+from channels.errors import ChannelClosed, ConnectTimeout, ContentRejected, OutcomeUnknown, TransportError
+from channels.message import ChannelKind, Message, mask_msisdn
+from channels.mm7.config import Mm7Config, config_from_url
+from channels.mm7.mime import MmContent, new_boundary
+from channels.mm7.receiver import Mm7Receiver
+from channels.mm7.submit import encode_submit, prepare_content, read_submit_answer, submit_req
+from channels.results import Event, SendResult
+
+log = structlog.get_logger(__name__)
+
+EVENT_QUEUE_SIZE = 10_000  # a full queue makes the receiver wait (the MMSC retries), not drop
+
+
+class Mm7Client:
+    """An MM7 VASP: send MMS, receive delivery reports and subscriber MMS. Async context manager."""
+
+    kind = ChannelKind.MMS
+
+    def __init__(
+        self,
+        config: Mm7Config,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        boundary: Callable[[], str] = new_boundary,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self._session = session
+        self._own_session = session is None
+        self._clock = clock
+        self._boundary = boundary
+        self._auth = aiohttp.BasicAuth(config.username, config.password or "") if config.username else None
+        self._headers = {"SOAPAction": '""'}
+        self._tids = itertools.count(1)
+        self._tid_prefix = secrets.token_hex(4)
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self._receiver: Mm7Receiver | None = None
+        self._cache: tuple[Mms, MmContent] | None = None
+        self._start_lock = asyncio.Lock()
+        self._started = False
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Mm7Client:
+        """``mm7+http://user:pass@host:port/mm7?vaspid=…&vasid=…&service_code=…&profile=…&report_url=…``.
+
+        Keyword overrides: any :class:`Mm7Config` field, plus ``session``, ``clock``, ``boundary``.
+        """
+        client_kw = {k: overrides.pop(k) for k in ("session", "clock", "boundary") if k in overrides}
+        return cls(config_from_url(url, **overrides), **client_kw)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def report_url(self) -> str | None:
+        """Where the MMSC should post reports and MO (known once started; None without a receiver)."""
+        return self._receiver.url if self._receiver is not None and self._started else None
+
+    async def start(self) -> None:
+        """Open the connection pool and the report receiver (``send`` does this on first use)."""
+        async with self._start_lock:
+            if self._started:
+                return
+            if self._closed:
+                raise ChannelClosed("MM7 client is closed")
+            if self._session is None:
+                c = self.config
+                timeout = aiohttp.ClientTimeout(total=c.timeout, sock_connect=c.connect_timeout)
+                connector = aiohttp.TCPConnector(limit=c.connections, keepalive_timeout=15)
+                self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+            if self.config.report_url is not None:
+                parts = urlsplit(self.config.report_url)
+                self._receiver = Mm7Receiver(
+                    self._events.put, host=parts.hostname or "127.0.0.1", port=parts.port or 0,
+                    path=parts.path or "/mm7", clock=self._clock, gateway=self.name,
+                    service_code=self.config.service_code,
+                )
+                await self._receiver.start()
+            self._started = True
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._receiver is not None:
+            await self._receiver.aclose()
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        with contextlib.suppress(asyncio.QueueFull):  # if full, events() ends once drained
+            self._events.put_nowait(None)
+
+    async def __aenter__(self) -> Mm7Client:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def _content(self, mms: Mms) -> MmContent:
+        cached = self._cache
+        if cached is not None and cached[0] is mms:
+            return cached[1]
+        content = prepare_content(mms, self.config.size_limit)
+        self._cache = (mms, content)
+        return content
+
+    async def send(self, message: Message) -> SendResult:
+        """Submit one MMS; returns when the MMSC accepted it (remote id = its MessageID)."""
+        if self._closed:
+            raise ChannelClosed("MM7 client is closed")
+        if not isinstance(message.content, Mms):
+            raise ContentRejected(f"content: MM7 carries Mms, not {type(message.content).__name__}")
+        content = self._content(message.content)
+        if not self._started:
+            await self.start()
+        tid = f"{self._tid_prefix}-{next(self._tids)}"
+        req = submit_req(message, self.config, self._clock.now())
+        request = encode_submit(req, content, self.config, tid, self._boundary)
+        status, ctype, body = await self._post(request.content_type, request.body)
+        message_id = read_submit_answer(status, ctype, body)
+        log.debug("mm7.submit.completed", message_id=message.id, remote_id=message_id,
+                  to=mask_msisdn(message.to))
+        return SendResult(message_id=message.id, channel=ChannelKind.MMS, remote_ids=(message_id,),
+                          accepted_at=self._clock.now())
+
+    async def _post(self, content_type: str, body: bytes) -> tuple[int, str, bytes]:
+        assert self._session is not None
+        headers = {**self._headers, "Content-Type": content_type}
+        try:
+            async with self._session.post(self.config.endpoint, data=body, headers=headers,
+                                          auth=self._auth) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), await resp.read()
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ConnectTimeout(f"MM7: connecting to {self.config.endpoint} timed out") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(f"MM7: cannot connect to {self.config.endpoint}: {exc}") from exc
+        except TimeoutError as exc:
+            raise OutcomeUnknown("MM7: no answer to SubmitReq within the timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(f"MM7: connection lost after SubmitReq was sent: {exc}") from exc
+
+    # -- events ------------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Delivery reports (DeliveryReceipt) and subscriber MMS (InboundMessage), until closed."""
+        while not (self._closed and self._events.empty()):
+            event = await self._events.get()
+            if event is None:
+                self._events.put_nowait(None)  # let another consumer end too
+                return
+            yield event

@@ -1,0 +1,466 @@
+"""The MM7 documents the VASP and the MMSC exchange (3GPP TS 23.140 §8.7.1–§8.7.3; PROTOCOLS.md §4.2–4.3).
+
+One frozen dataclass per Body element (SubmitReq/Rsp, DeliveryReportReq/Rsp, DeliverReq/Rsp, and
+the SOAP Fault carrying RSErrorRsp/VASPErrorRsp), each able to write itself in schema element order
+and read itself back. Both roles use this module: the adapter writes SubmitReq and reads reports, the
+MMSC simulator does the reverse, so they cannot drift apart. Pure: values in, bytes out.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar, Protocol, Self
+
+from channels.mm7.envelope import (
+    Address,
+    AddressKind,
+    Mm7FormatError,
+    RawEnvelope,
+    XmlWriter,
+    child,
+    children,
+    close_envelope,
+    format_bool,
+    format_duration,
+    format_time,
+    local,
+    open_envelope,
+    parse_bool,
+    parse_expiry,
+    parse_time,
+    read_address,
+    read_envelope,
+    required_text,
+    text_of,
+    write_address,
+)
+from channels.mm7.profiles import Mm7Profile
+from channels.mm7.status import SUCCESS, status_text
+
+UNSUPPORTED_OPERATION = 4003
+
+
+class Document(Protocol):
+    NAME: ClassVar[str]
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """``Status{StatusCode, StatusText, Details?}`` (TS 23.140 §8.7.4)."""
+
+    code: int
+    text: str | None = None
+    details: str | None = None
+
+    @classmethod
+    def of(cls, code: int = SUCCESS, details: str | None = None) -> Status:
+        return cls(code, status_text(code), details)
+
+    def write(self, w: XmlWriter) -> None:
+        w.open("Status")
+        w.leaf("StatusCode", str(self.code))
+        w.leaf("StatusText", self.text)
+        w.leaf("Details", self.details)
+        w.close("Status")
+
+    @classmethod
+    def read(cls, parent: ET.Element) -> Status:
+        el = child(parent, "Status")
+        if el is None:
+            raise Mm7FormatError(f"{local(parent.tag)}: Status is missing")
+        code = required_text(el, "StatusCode")
+        if not code.isdigit():
+            raise Mm7FormatError(f"StatusCode: not a number: {code!r}")
+        return cls(int(code), text_of(el, "StatusText"), text_of(el, "Details"))
+
+
+def _open_body(w: XmlWriter, name: str, profile: Mm7Profile) -> None:
+    w.open(name, {"xmlns": profile.namespace})
+    w.leaf("MM7Version", profile.version)
+
+
+def _time(value: datetime | timedelta | None, profile: Mm7Profile) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return format_time(value, profile)
+
+
+def _write_recipients(
+    w: XmlWriter, to: tuple[Address, ...], cc: tuple[Address, ...], bcc: tuple[Address, ...]
+) -> None:
+    w.open("Recipients")
+    for tag, group in (("To", to), ("Cc", cc), ("Bcc", bcc)):
+        if group:
+            w.open(tag)
+            for a in group:
+                w.leaf(a.kind.value, a.value)
+            w.close(tag)
+    w.close("Recipients")
+
+
+def _read_recipients(el: ET.Element, required: bool) -> tuple[tuple[Address, ...], ...]:
+    rec = child(el, "Recipients")
+    groups: list[tuple[Address, ...]] = []
+    for tag in ("To", "Cc", "Bcc"):
+        found: list[Address] = []
+        for g in children(rec, tag) if rec is not None else []:
+            found.extend(_address_element(c) for c in g if local(c.tag) in _ADDRESS_KINDS)
+        groups.append(tuple(found))
+    if required and not any(groups):
+        raise Mm7FormatError(f"{local(el.tag)}: Recipients has no address")
+    return tuple(groups)
+
+
+_ADDRESS_KINDS = {k.value: k for k in AddressKind}
+
+
+def _address_element(el: ET.Element) -> Address:
+    value = (el.text or "").strip()
+    if not value:
+        raise Mm7FormatError(f"Recipients: empty {local(el.tag)}")
+    return Address(value, _ADDRESS_KINDS[local(el.tag)])
+
+
+def _write_content(w: XmlWriter, href: str | None, allow_adaptations: bool | None) -> None:
+    if href is None:
+        return
+    attrs = {"href": href}
+    if allow_adaptations is not None:
+        attrs["allowAdaptations"] = format_bool(allow_adaptations) or "true"
+    w.empty("Content", attrs)
+
+
+def _content_href(el: ET.Element) -> tuple[str | None, bool | None]:
+    c = child(el, "Content")
+    if c is None:
+        return None, None
+    return c.get("href"), parse_bool(c.get("allowAdaptations"), "Content@allowAdaptations")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitReq:
+    """VASP → MMSC: submit an MM (TS 23.140 §8.7.1); element order per PROTOCOLS.md §4.2."""
+
+    NAME: ClassVar[str] = "SubmitReq"
+    vaspid: str | None = None
+    vasid: str | None = None
+    sender: Address | None = None
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    service_code: str | None = None
+    linked_id: str | None = None
+    message_class: str | None = None
+    timestamp: datetime | None = None
+    earliest_delivery: datetime | timedelta | None = None
+    expiry: datetime | timedelta | None = None
+    delivery_report: bool | None = None
+    read_reply: bool | None = None
+    priority: str | None = None
+    subject: str | None = None
+    charged_party: str | None = None
+    distribution_indicator: bool | None = None
+    content_href: str | None = None
+    allow_adaptations: bool | None = None
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        if self.vaspid or self.vasid or self.sender:
+            w.open("SenderIdentification")
+            w.leaf("VASPID", self.vaspid)
+            w.leaf("VASID", self.vasid)
+            if self.sender is not None:
+                write_address(w, "SenderAddress", self.sender, bare=profile.bare_sender)
+            w.close("SenderIdentification")
+        _write_recipients(w, self.to, self.cc, self.bcc)
+        w.leaf("ServiceCode", self.service_code)
+        w.leaf("LinkedID", self.linked_id)
+        w.leaf("MessageClass", self.message_class)
+        w.leaf("TimeStamp", _time(self.timestamp, profile))
+        w.leaf("EarliestDeliveryTime", _time(self.earliest_delivery, profile))
+        w.leaf("ExpiryDate", _time(self.expiry, profile))
+        w.leaf("DeliveryReport", format_bool(self.delivery_report))
+        w.leaf("ReadReply", format_bool(self.read_reply))
+        w.leaf("Priority", self.priority)
+        w.leaf("Subject", self.subject)
+        w.leaf("ChargedParty", self.charged_party)
+        w.leaf("DistributionIndicator", format_bool(self.distribution_indicator))
+        _write_content(w, self.content_href, self.allow_adaptations)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        ident = child(el, "SenderIdentification")
+        to, cc, bcc = _read_recipients(el, required=True)
+        ts, edt, exp = (text_of(el, n) for n in ("TimeStamp", "EarliestDeliveryTime", "ExpiryDate"))
+        href, adapt = _content_href(el)
+        return cls(
+            vaspid=text_of(ident, "VASPID") if ident is not None else None,
+            vasid=text_of(ident, "VASID") if ident is not None else None,
+            sender=read_address(child(ident, "SenderAddress")) if ident is not None else None,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            service_code=text_of(el, "ServiceCode"),
+            linked_id=text_of(el, "LinkedID"),
+            message_class=text_of(el, "MessageClass"),
+            timestamp=parse_time(ts, "TimeStamp") if ts else None,
+            earliest_delivery=parse_expiry(edt, "EarliestDeliveryTime") if edt else None,
+            expiry=parse_expiry(exp, "ExpiryDate") if exp else None,
+            delivery_report=parse_bool(text_of(el, "DeliveryReport"), "DeliveryReport"),
+            read_reply=parse_bool(text_of(el, "ReadReply"), "ReadReply"),
+            priority=text_of(el, "Priority"),
+            subject=_raw_text(el, "Subject"),
+            charged_party=text_of(el, "ChargedParty"),
+            distribution_indicator=parse_bool(text_of(el, "DistributionIndicator"), "DistributionIndicator"),
+            content_href=href,
+            allow_adaptations=adapt,
+        )
+
+
+def _raw_text(el: ET.Element, name: str) -> str | None:
+    """Text kept as written (a Subject's spaces are the sender's)."""
+    c = child(el, name)
+    return None if c is None else (c.text or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitRsp:
+    """MMSC → VASP: the submit's status and, on success, the MessageID receipts quote (§8.7.1)."""
+
+    NAME: ClassVar[str] = "SubmitRsp"
+    status: Status
+    message_id: str | None = None
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        self.status.write(w)
+        w.leaf("MessageID", self.message_id)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        return cls(status=Status.read(el), message_id=text_of(el, "MessageID"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReportReq:
+    """MMSC → VASP: what became of an MM at one recipient (TS 23.140 §8.7.3)."""
+
+    NAME: ClassVar[str] = "DeliveryReportReq"
+    message_id: str
+    recipient: Address
+    sender: Address
+    date: datetime
+    mm_status: str
+    status_text: str | None = None
+    relay_server_id: str | None = None
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        w.leaf("MMSRelayServerID", self.relay_server_id)
+        w.leaf("MessageID", self.message_id)
+        write_address(w, "Recipient", self.recipient)
+        write_address(w, "Sender", self.sender)
+        w.leaf("Date", format_time(self.date, profile))
+        w.leaf("MMStatus", self.mm_status)
+        w.leaf("StatusText", self.status_text)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        recipient = read_address(child(el, "Recipient"))
+        sender = read_address(child(el, "Sender"))
+        if recipient is None or sender is None:
+            raise Mm7FormatError("DeliveryReportReq: Recipient or Sender is missing")
+        return cls(
+            message_id=required_text(el, "MessageID"),
+            recipient=recipient,
+            sender=sender,
+            date=parse_time(required_text(el, "Date"), "Date"),
+            mm_status=required_text(el, "MMStatus"),
+            status_text=text_of(el, "StatusText"),
+            relay_server_id=text_of(el, "MMSRelayServerID"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverReq:
+    """MMSC → VASP: a subscriber's MM (MO), content attached (TS 23.140 §8.7.2)."""
+
+    NAME: ClassVar[str] = "DeliverReq"
+    sender: Address
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    linked_id: str | None = None
+    timestamp: datetime | None = None
+    priority: str | None = None
+    subject: str | None = None
+    vaspid: str | None = None
+    vasid: str | None = None
+    relay_server_id: str | None = None
+    content_href: str | None = None
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        w.leaf("MMSRelayServerID", self.relay_server_id)
+        w.leaf("VASPID", self.vaspid)
+        w.leaf("VASID", self.vasid)
+        w.leaf("LinkedID", self.linked_id)
+        write_address(w, "Sender", self.sender)
+        _write_recipients(w, self.to, self.cc, self.bcc)
+        w.leaf("TimeStamp", _time(self.timestamp, profile))
+        w.leaf("Priority", self.priority)
+        w.leaf("Subject", self.subject)
+        _write_content(w, self.content_href, None)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        sender = read_address(child(el, "Sender"))
+        if sender is None:
+            raise Mm7FormatError("DeliverReq: Sender is missing")
+        to, cc, bcc = _read_recipients(el, required=False)
+        ts = text_of(el, "TimeStamp")
+        return cls(
+            sender=sender,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            linked_id=text_of(el, "LinkedID"),
+            timestamp=parse_time(ts, "TimeStamp") if ts else None,
+            priority=text_of(el, "Priority"),
+            subject=_raw_text(el, "Subject"),
+            vaspid=text_of(el, "VASPID"),
+            vasid=text_of(el, "VASID"),
+            relay_server_id=text_of(el, "MMSRelayServerID"),
+            content_href=_content_href(el)[0],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReportRsp:
+    NAME: ClassVar[str] = "DeliveryReportRsp"
+    status: Status
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        self.status.write(w)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        return cls(status=Status.read(el))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverRsp:
+    NAME: ClassVar[str] = "DeliverRsp"
+    status: Status
+    service_code: str | None = None
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        _open_body(w, self.NAME, profile)
+        self.status.write(w)
+        w.leaf("ServiceCode", self.service_code)
+        w.close(self.NAME)
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        return cls(status=Status.read(el), service_code=text_of(el, "ServiceCode"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault:
+    """SOAP 1.1 Fault (§4.4) with ``detail/RSErrorRsp`` (MMSC) or ``detail/VASPErrorRsp`` (VASP)."""
+
+    NAME: ClassVar[str] = "Fault"
+    status: Status
+    faultcode: str = "env:Client"
+    faultstring: str = "Client error"
+    detail: str = "RSErrorRsp"
+
+    @classmethod
+    def for_status(cls, status: Status, detail: str = "RSErrorRsp") -> Fault:
+        server = status.code // 1000 == 3
+        return cls(
+            status=status,
+            faultcode="env:Server" if server else "env:Client",
+            faultstring=status.text or status_text(status.code),
+            detail=detail,
+        )
+
+    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
+        w.open("env:Fault")
+        w.leaf("faultcode", self.faultcode)
+        w.leaf("faultstring", self.faultstring)
+        w.open("detail")
+        _open_body(w, self.detail, profile)
+        self.status.write(w)
+        w.close(self.detail)
+        w.close("detail")
+        w.close("env:Fault")
+
+    @classmethod
+    def read(cls, el: ET.Element) -> Self:
+        detail = child(el, "detail")
+        inner = detail[0] if detail is not None and len(detail) else None
+        if inner is None:
+            raise Mm7FormatError("Fault: detail has no RSErrorRsp/VASPErrorRsp")
+        return cls(
+            status=Status.read(inner),
+            faultcode=text_of(el, "faultcode") or "",
+            faultstring=text_of(el, "faultstring") or "",
+            detail=local(inner.tag),
+        )
+
+
+AnyDocument = SubmitReq | SubmitRsp | DeliveryReportReq | DeliveryReportRsp | DeliverReq | DeliverRsp | Fault
+
+_READERS: dict[str, type[AnyDocument]] = {
+    c.NAME: c
+    for c in (SubmitReq, SubmitRsp, DeliveryReportReq, DeliveryReportRsp, DeliverReq, DeliverRsp, Fault)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A parsed MM7 envelope: its namespace, TransactionID, MM7Version and Body document."""
+
+    namespace: str
+    transaction_id: str
+    version: str
+    doc: AnyDocument
+
+
+def encode(doc: Document, profile: Mm7Profile, transaction_id: str) -> bytes:
+    """One SOAP envelope holding ``doc`` in ``profile``'s namespace and MM7Version."""
+    w = XmlWriter()
+    open_envelope(w, profile, transaction_id)
+    doc.write(w, profile)
+    return close_envelope(w)
+
+
+def decode_body(raw: RawEnvelope) -> AnyDocument:
+    """The Body as a document; 4003 for an operation we do not handle, 2007 for a malformed one."""
+    reader = _READERS.get(raw.name)
+    if reader is None:
+        raise Mm7FormatError(f"Body: unsupported operation {raw.name}", status=UNSUPPORTED_OPERATION)
+    return reader.read(raw.body)
+
+
+def decode(xml: bytes) -> Decoded:
+    raw = read_envelope(xml)
+    doc = decode_body(raw)
+    body = raw.body
+    if isinstance(doc, Fault):
+        detail = child(body, "detail")
+        body = detail[0] if detail is not None and len(detail) else body
+    return Decoded(raw.namespace, raw.transaction_id, text_of(body, "MM7Version") or "", doc)
