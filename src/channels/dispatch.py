@@ -176,10 +176,17 @@ class Dispatcher:
         return Sent(message, result)
 
     async def _send_with_retry(self, channel: Channel, message: Message) -> SendResult:
+        # First attempt outside tenacity: the common case pays for no retry machinery (DESIGN §6).
+        try:
+            return await channel.send(message)
+        except ChannelsError as exc:
+            if not exc.retriable or self.retry.attempts <= 1:
+                raise
         r = self.retry
+        await asyncio.sleep(r.initial)
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retriable),
-            stop=stop_after_attempt(r.attempts),
+            stop=stop_after_attempt(r.attempts - 1),
             wait=wait_exponential_jitter(multiplier=r.initial, max=r.maximum, jitter=r.jitter),
             reraise=True,
         ):
