@@ -1,0 +1,120 @@
+"""Holding deferred messages for the Dispatcher: wait for rate tokens, queue the rest by time.
+
+Policies answer ``Defer(until, reason)`` (DESIGN §1). Two kinds matter here. A rate limit's refusal
+(reason starting with :data:`RATE_LIMIT_REASON`) names the moment its token is due, usually
+milliseconds away; the sender waits for it and asks again, instead of failing (a GCRA limiter has
+reserved that slot, so the wait is short and fair). Any other deferral (a quiet-hours window) may
+last hours: ``send_many`` parks such messages in :class:`DeferredFeed`, one time-ordered heap, not
+a sleeping task per message, and hands them back to its workers when due; a bounded heap stops
+reading the caller's source, so back-pressure holds. Time comes from the Dispatcher's clock and
+``sleep``, so tests drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from channels.clock import Clock
+from channels.message import Message
+from channels.policy import Decision, Defer
+from channels.results import Deferred, Outcome
+
+RATE_LIMIT_REASON = "rate_limit"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def waits_for_token(decision: Decision) -> bool:
+    """A rate limit's refusal: the sender waits for the token rather than returning Deferred."""
+    return isinstance(decision, Defer) and decision.reason.startswith(RATE_LIMIT_REASON)
+
+
+async def sleep_until(when: datetime, clock: Clock, sleep: Sleep) -> None:
+    delay = (when - clock.now()).total_seconds()
+    await sleep(max(0.0, delay))
+
+
+async def evaluate_waiting(
+    evaluate: Callable[[Message], Awaitable[Decision]], message: Message, clock: Clock, sleep: Sleep
+) -> Decision:
+    """Evaluate; while a rate limit refuses, sleep until its token is due and evaluate again."""
+    decision = await evaluate(message)
+    while waits_for_token(decision):
+        assert isinstance(decision, Defer)
+        await sleep_until(decision.until, clock, sleep)
+        decision = await evaluate(message)
+    return decision
+
+
+class DeferredFeed:
+    """The message source of ``send_many``'s workers: due deferred messages first, then the caller's
+    messages; it ends when the source is exhausted, nothing is held and nothing is in flight.
+
+    Each message keeps the index it was read at (for ``ordered`` output). Held messages are a heap
+    of ``(due, seq, index, message)``; at most ``max_held`` are held before the source is paused.
+    """
+
+    def __init__(self, source: AsyncIterator[Message], clock: Clock, sleep: Sleep, max_held: int) -> None:
+        self._source = source
+        self._clock = clock
+        self._sleep = sleep
+        self._max_held = max_held
+        self._held: list[tuple[datetime, int, int, Message]] = []
+        self._seq = itertools.count()
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()
+        self._exhausted = False
+        self._in_flight = 0
+        self._read = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    async def next(self) -> tuple[int, Message] | None:
+        """The next message to send, with its index; None when everything is done."""
+        async with self._lock:
+            while True:
+                if self._held and self._held[0][0] <= self._clock.now():
+                    _, _, index, message = heapq.heappop(self._held)
+                    self._in_flight += 1
+                    return index, message
+                if not self._exhausted and len(self._held) < self._max_held:
+                    try:
+                        message = await anext(self._source)
+                    except StopAsyncIteration:
+                        self._exhausted = True
+                        continue
+                    index, self._read = self._read, self._read + 1
+                    self._in_flight += 1
+                    return index, message
+                if self._exhausted and not self._held and not self._in_flight:
+                    return None
+                await self._wait()
+
+    async def _wait(self) -> None:
+        """Wait for the first held message's due time, or for a worker to settle one."""
+        self._changed.clear()
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._changed.wait())]
+        if self._held:
+            delay = (self._held[0][0] - self._clock.now()).total_seconds()
+            waiters.append(asyncio.ensure_future(self._sleep(max(0.0, delay))))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    def settle(self, index: int, outcome: Outcome, hold: bool) -> bool:
+        """A worker finished a message; a Deferred outcome is held (when ``hold``). True if held."""
+        self._in_flight -= 1
+        held = hold and isinstance(outcome, Deferred)
+        if held:
+            assert isinstance(outcome, Deferred)
+            heapq.heappush(self._held, (outcome.until, next(self._seq), index, outcome.message))
+        self._changed.set()
+        return held
