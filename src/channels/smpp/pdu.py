@@ -22,6 +22,7 @@ from typing import Any
 
 from channels.smpp import status as st
 from channels.smpp.constants import HEADER_SIZE, RESPONSE_BIT, CommandId, Tag
+from channels.smpp.fastcodec import Decoder, Encoder, compile_decoder, compile_encoder
 
 _HEADER = struct.Struct(">IIII")
 _TLV_HEAD = struct.Struct(">HH")
@@ -263,9 +264,14 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu:
             sequence=sequence,
         )
     pdu = Pdu(command_id, sequence, status)
+    raw = bytes(data)
     try:
-        pos = _decode_body(bytes(data), HEADER_SIZE, body, pdu.params, tolerate_truncation=status != 0)
-        _decode_tlvs(bytes(data), pos, pdu.tlvs)
+        pos = _fast_body(raw, command_id, pdu.params) if status == 0 else -1
+        if pos < 0:
+            pdu.params.clear()
+            pos = _decode_body(raw, HEADER_SIZE, body, pdu.params, tolerate_truncation=status != 0)
+        if pos < len(raw):
+            _decode_tlvs(raw, pos, pdu.tlvs)
     except PduError as exc:
         exc.command_id, exc.sequence = command_id, sequence
         raise
@@ -314,6 +320,17 @@ def _decode_body(
             out[f.name] = s.unpack_from(data, pos)[0]
             pos += s.size
     return pos
+
+
+def _fast_body(raw: bytes, command_id: int, out: dict[str, Any]) -> int:
+    """The compiled decoder's answer, or -1 to take the table walk (which reports errors)."""
+    fast = _DECODERS.get(command_id)
+    if fast is None:
+        return -1
+    try:
+        return fast(raw, HEADER_SIZE, out)
+    except (IndexError, ValueError):
+        return -1
 
 
 def _cstr(data: bytes, pos: int, size: int, name: str) -> tuple[str, int]:
@@ -393,13 +410,22 @@ def encode(pdu: Pdu) -> bytes:
     params = pdu.params
     omit_body = pdu.status != 0 and pdu.is_response and not params
     if not omit_body:
-        for f in body:
-            parts.append(_encode_field(f, params.get(f.name)))
+        parts.append(_fast_or_walk(pdu.command_id, body, params))
     for tag, value in pdu.tlvs.items():
         parts.append(_TLV_HEAD.pack(tag, len(value)))
         parts.append(value)
     payload = b"".join(parts)
     return _HEADER.pack(HEADER_SIZE + len(payload), pdu.command_id, pdu.status, pdu.sequence) + payload
+
+
+def _fast_or_walk(command_id: int, body: tuple[F, ...], params: dict[str, Any]) -> bytes:
+    fast = _ENCODERS.get(command_id)
+    if fast is not None:
+        try:
+            return fast(params)
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            pass  # the walk below names the field at fault
+    return b"".join(_encode_field(f, params.get(f.name)) for f in body)
 
 
 def _encode_field(f: F, value: Any) -> bytes:
@@ -487,3 +513,22 @@ TLV_INT_SIZES: dict[int, int] = {
     Tag.PRIVACY_INDICATOR: 1,
     Tag.LANGUAGE_INDICATOR: 1,
 }
+
+
+_SIMPLE = {Kind.COCTET: "c", Kind.INT1: "i", Kind.SM: "sm"}
+
+
+def _compile_all() -> tuple[dict[int, Encoder], dict[int, Decoder]]:
+    encoders: dict[int, Encoder] = {}
+    decoders: dict[int, Decoder] = {}
+    for cid, body in BODIES.items():
+        if not body or any(f.kind not in _SIMPLE for f in body):
+            continue
+        spec = [(f.name, _SIMPLE[f.kind], f.size) for f in body]
+        enc, dec = compile_encoder(spec), compile_decoder(spec)
+        if enc is not None and dec is not None:
+            encoders[cid], decoders[cid] = enc, dec
+    return encoders, decoders
+
+
+_ENCODERS, _DECODERS = _compile_all()
