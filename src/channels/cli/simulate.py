@@ -13,6 +13,7 @@ import click
 
 _SIMULATORS: dict[str, tuple[str, str]] = {
     "smsc": ("channels.cli.sim_smsc", "command"),
+    "ppg": ("channels.cli.sim_ppg", "command"),
     "mmsc": ("channels.cli.sim_mmsc", "command"),
 }
 
