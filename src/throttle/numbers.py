@@ -1,0 +1,129 @@
+"""Numbers as the policies see them: one subscriber key, a time zone and an operator per MSISDN.
+
+Every policy must agree on who the subscriber is, so numbers are normalised once, here, to E.164
+digits without ``+`` (``+86 138-0013-8000`` → ``8613800138000``); national numbers need a
+``default_region`` and go through phonenumbers. The recipient's zone comes from phonenumbers' own
+prefix table (``phonenumbers.tzdata``, the data behind ``timezone.time_zones_for_number``) by longest
+prefix, so a lookup is a few dict probes instead of a parse (DESIGN §5); a prefix that maps to several
+zones (a country-wide prefix such as ``+1``) falls back to ``default_zone``. Operators come from a
+prefix table the user gives (operators publish their number ranges), else from
+``phonenumbers.carrier``. Results are cached per number, with a bounded cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import carrier
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+from channels.errors import ConfigurationError
+
+_CACHE_LIMIT = 200_000
+_DROP = str.maketrans("", "", " -().\u00a0")
+UNKNOWN_ZONE = "Etc/Unknown"
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo by IANA name, or ConfigurationError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(f"unknown time zone {name!r}") from exc
+
+
+class Numbers:
+    """Normalise numbers and find their zone and operator (cached)."""
+
+    def __init__(
+        self,
+        *,
+        default_region: str | None = None,
+        default_zone: str = "UTC",
+        operators: Mapping[str, str] | None = None,
+        carrier_fallback: bool = True,
+    ) -> None:
+        self.default_region = default_region.upper() if default_region else None
+        self.default_zone = zone(default_zone)
+        self._operators = {p.lstrip("+"): name for p, name in (operators or {}).items()}
+        self._op_longest = max((len(p) for p in self._operators), default=0)
+        self._carrier_fallback = carrier_fallback
+        self._keys: dict[str, str] = {}
+        self._zones: dict[str, ZoneInfo] = {}
+        self._ops: dict[str, str] = {}
+        self._zone_names: dict[str, ZoneInfo] = {}
+
+    def key(self, to: str) -> str:
+        """E.164 digits without ``+``; ``""`` when ``to`` is not a number."""
+        key = self._keys.get(to)
+        if key is None:
+            key = self._normalise(to)
+            if len(self._keys) >= _CACHE_LIMIT:
+                self._keys.clear()
+            self._keys[to] = key
+        return key
+
+    def _normalise(self, to: str) -> str:
+        s = to.strip().translate(_DROP)
+        if s.startswith("+"):
+            return s[1:] if s[1:].isdigit() else ""
+        if s.startswith("00") and s.isdigit():
+            return s[2:]
+        if self.default_region is None or not s.isdigit():
+            return s if s.isdigit() else ""
+        try:
+            parsed = phonenumbers.parse(s, self.default_region)
+        except phonenumbers.NumberParseException:
+            return ""
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+    def zone(self, to: str) -> ZoneInfo:
+        """The recipient's zone: the number's prefix in phonenumbers' table, else ``default_zone``."""
+        key = self.key(to)
+        found = self._zones.get(key)
+        if found is None:
+            found = self._lookup_zone(key)
+            if len(self._zones) >= _CACHE_LIMIT:
+                self._zones.clear()
+            self._zones[key] = found
+        return found
+
+    def _lookup_zone(self, key: str) -> ZoneInfo:
+        for n in range(min(len(key), TIMEZONE_LONGEST_PREFIX), 0, -1):
+            names = TIMEZONE_DATA.get(key[:n])
+            if names is not None:
+                if len(names) == 1 and names[0] != UNKNOWN_ZONE:
+                    return self.named_zone(names[0])
+                return self.default_zone
+        return self.default_zone
+
+    def named_zone(self, name: str) -> ZoneInfo:
+        found = self._zone_names.get(name)
+        if found is None:
+            found = self._zone_names[name] = zone(name)
+        return found
+
+    def operator(self, to: str) -> str:
+        """The operator: longest prefix in the user's table, else phonenumbers' carrier, else ``""``."""
+        key = self.key(to)
+        found = self._ops.get(key)
+        if found is None:
+            found = self._lookup_operator(key)
+            if len(self._ops) >= _CACHE_LIMIT:
+                self._ops.clear()
+            self._ops[key] = found
+        return found
+
+    def _lookup_operator(self, key: str) -> str:
+        for n in range(min(len(key), self._op_longest), 0, -1):
+            name = self._operators.get(key[:n])
+            if name is not None:
+                return name
+        if not self._carrier_fallback or not key:
+            return ""
+        try:
+            return str(carrier.name_for_number(phonenumbers.parse("+" + key), "en"))
+        except phonenumbers.NumberParseException:
+            return ""

@@ -1,0 +1,128 @@
+"""Rate limits: GCRA, keyed by global, gateway, bind, operator, campaign or channel.
+
+Each :class:`RateLimit` makes one GCRA bucket per key value (one per campaign, per operator, …);
+a send is checked against all its buckets at once, atomically, by the store (DESIGN §5 "Rate
+limiting"). GCRA is smooth: with the default ``burst=0`` sends are spaced exactly ``1/rate`` apart,
+so no 100 ms slice carries more than its share plus one (aiolimiter's burst-first behaviour is the
+pitfall avoided, PROTOCOLS.md §10). A send that must wait gets its future slot reserved and
+``Defer(until=slot)`` with a reason starting ``rate_limit``: the Dispatcher waits for that token and
+re-evaluates, instead of failing. ``cost`` counts parts, for gateways that limit submits rather than
+messages (jookies/jasmin#925).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from channels.clock import SYSTEM_CLOCK, Clock
+from channels.deferral import RATE_LIMIT_REASON
+from channels.errors import ConfigurationError
+from channels.message import ChannelKind, Message
+from channels.policy import ALLOW, Decision, Defer
+from throttle.dedup import ONE_US, to_us
+from throttle.numbers import Numbers
+from throttle.stores.base import US, Bucket, RateRequest, RateStore
+
+
+class Scope(StrEnum):
+    GLOBAL = "global"
+    GATEWAY = "gateway"  # message.metadata["gateway"], else the policy's gateway per channel kind
+    BIND = "bind"  # message.metadata["bind"]
+    OPERATOR = "operator"  # the recipient's operator (Numbers: prefix table, else phonenumbers)
+    CAMPAIGN = "campaign"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """``rate`` messages per second per ``per`` key; ``overrides`` give other rates to named keys
+    (``{"China Mobile": 50}``); ``burst`` extra sends may go at once after idle time."""
+
+    rate: float
+    per: Scope = Scope.GLOBAL
+    burst: int = 0
+    overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for r in (self.rate, *self.overrides.values()):
+            if not r > 0:
+                raise ConfigurationError(f"rate limit: rate must be > 0, not {r!r}")
+        if self.burst < 0:
+            raise ConfigurationError("rate limit: burst must be >= 0")
+        object.__setattr__(self, "per", Scope(self.per))
+
+
+class RateLimitPolicy:
+    """Check each send against every applicable limit's bucket; wait for the token when refused."""
+
+    def __init__(
+        self,
+        store: RateStore,
+        limits: Sequence[RateLimit],
+        *,
+        numbers: Numbers | None = None,
+        gateways: Mapping[ChannelKind, str] | None = None,
+        cost: Callable[[Message], int] | None = None,
+        max_wait: timedelta = timedelta(seconds=60),
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        if not limits:
+            raise ConfigurationError("RateLimitPolicy needs at least one RateLimit")
+        self.store = store
+        self.limits = tuple(limits)
+        self.numbers = numbers or Numbers()
+        self.gateways = dict(gateways or {})
+        self.cost = cost
+        self.clock = clock
+        self._max_wait_us = max_wait // ONE_US
+        self._buckets: dict[tuple[int, str], Bucket] = {}
+        self._key: dict[Scope, Callable[[Message], str | None]] = {
+            Scope.GLOBAL: lambda m: "*",
+            Scope.GATEWAY: lambda m: m.metadata.get("gateway") or self.gateways.get(m.kind),
+            Scope.BIND: lambda m: m.metadata.get("bind"),
+            Scope.OPERATOR: lambda m: self.numbers.operator(m.to) or None,
+            Scope.CAMPAIGN: lambda m: m.campaign_id,
+            Scope.CHANNEL: lambda m: m.kind.value,
+        }
+
+    def _bucket(self, index: int, value: str) -> Bucket:
+        bucket = self._buckets.get((index, value))
+        if bucket is None:
+            limit = self.limits[index]
+            rate = limit.overrides.get(value, limit.rate)
+            bucket = Bucket(f"{limit.per.value}:{value}", max(1, round(US / rate)), limit.burst)
+            self._buckets[(index, value)] = bucket
+        return bucket
+
+    def request(self, message: Message) -> RateRequest:
+        """The buckets this message passes (a limit whose key is unknown for it does not apply)."""
+        buckets = []
+        for i, limit in enumerate(self.limits):
+            value = self._key[limit.per](message)
+            if value is not None:
+                buckets.append(self._bucket(i, value))
+        cost = self.cost(message) if self.cost else 1
+        return RateRequest(message.id, tuple(buckets), cost)
+
+    async def evaluate(self, message: Message, now: datetime) -> Decision:
+        return (await self.evaluate_many([message], now))[0]
+
+    async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        requests = [self.request(m) for m in messages]
+        waits = await self.store.acquire(requests, to_us(now), self._max_wait_us)
+        return [ALLOW if not w else self._defer(r, w, now) for r, w in zip(requests, waits, strict=True)]
+
+    @staticmethod
+    def _defer(request: RateRequest, wait_us: int, now: datetime) -> Defer:
+        names = ",".join(b.name for b in request.buckets)
+        return Defer(now + timedelta(microseconds=abs(wait_us)), f"{RATE_LIMIT_REASON}: {names}")
+
+    async def rollback(self, message: Message) -> None:
+        await self.rollback_many([message])
+
+    async def rollback_many(self, messages: Sequence[Message]) -> None:
+        """Give the tokens back (the send failed for good, or a later stage refused)."""
+        await self.store.release([self.request(m) for m in messages], to_us(self.clock.now()))

@@ -1,0 +1,78 @@
+"""The decision rules shared by the memory and SQLite stores (the Redis store runs the same rules in
+Lua, server-side, so each decision stays one atomic script; PROTOCOLS.md §10).
+
+GCRA (ITU-T I.371 "virtual scheduling"): each bucket keeps a theoretical arrival time ``tat``; a send
+of ``cost`` parts may go when its last part's slot, less the burst allowance, has come; it then moves
+``tat`` on by ``cost`` intervals. A send that must wait up to ``max_wait`` takes its future slot at
+once (a reservation under its token), so waiting senders queue instead of all retrying at the same
+instant. Contact caps count members per key inside a window. Both functions work on plain dicts the
+caller loaded (SQLite) or owns (memory), and mutate them in place.
+"""
+
+from __future__ import annotations
+
+from throttle.stores.base import Bucket, CapRequest, RateRequest
+
+
+def gcra_allow_at(tat: int, bucket: Bucket, cost: int) -> int:
+    """The earliest time (µs) a send of ``cost`` parts may pass ``bucket``."""
+    return tat + (cost - 1 - bucket.burst) * bucket.interval_us
+
+
+def rate_decide(
+    tats: dict[str, int], reserved: dict[str, int], req: RateRequest, now: int, max_wait: int
+) -> int:
+    """One request against all its buckets, all or nothing. Returns the wait (see RateStore.acquire).
+    On a new reservation ``reserved[token]`` holds its slot."""
+    slot = reserved.get(req.token)
+    if slot is not None:
+        if slot <= now:
+            del reserved[req.token]
+            return 0
+        return slot - now
+    allow = now
+    for b in req.buckets:
+        allow = max(allow, gcra_allow_at(tats.get(b.name, 0), b, req.cost))
+    wait = allow - now
+    if wait > max_wait:
+        return -wait
+    for b in req.buckets:
+        tats[b.name] = max(tats.get(b.name, 0), allow) + req.cost * b.interval_us
+    if wait:
+        reserved[req.token] = allow
+    return wait
+
+
+def rate_give_back(tats: dict[str, int], req: RateRequest, now: int) -> None:
+    """Undo one request's consumption, never moving a bucket below now."""
+    for b in req.buckets:
+        tat = tats.get(b.name)
+        if tat is not None:
+            tats[b.name] = max(now, tat - req.cost * b.interval_us)
+
+
+def cap_decide(entries: dict[str, list[tuple[int, str]]], req: CapRequest, now: int) -> int:
+    """One request against its checks. ``entries[key]`` lists (ts, member), oldest first, already
+    trimmed to the retention horizon. Returns 0 and appends the member everywhere, or the wait (µs)
+    until the fullest check frees a place. A member already counted under a key is not counted
+    again there."""
+    wait = 0
+    fresh: list[list[tuple[int, str]]] = []
+    for check in req.checks:
+        listed = entries.setdefault(check.key, [])
+        if any(m == req.member for _, m in listed):
+            continue
+        since = now - check.max_age_us
+        window = [ts for ts, _ in listed if ts > since]
+        if len(window) >= check.limit:
+            if check.reset_us:
+                wait = max(wait, check.reset_us)
+            else:
+                oldest = window[len(window) - check.limit] if check.limit else now
+                wait = max(wait, oldest + check.max_age_us - now)
+        fresh.append(listed)
+    if wait:
+        return wait
+    for listed in fresh:
+        listed.append((now, req.member))
+    return 0

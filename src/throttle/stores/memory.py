@@ -1,0 +1,138 @@
+"""The in-process store: plain dicts, the library default (DESIGN §5 "State stores").
+
+Implements the store protocols of :mod:`throttle.stores.base` for one process: GCRA theoretical
+arrival times per bucket with slot reservations, idempotency claims with expiry, contact-cap members
+per key, and the opt-out set. Nothing here awaits; the async methods exist so every backend has one
+interface. Expired entries are purged from insertion-ordered queues, so no call scans everything.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from throttle.stores.base import US, CapRequest, RateRequest
+from throttle.stores.core import cap_decide, rate_decide, rate_give_back
+
+RESERVATION_GRACE_US = 60 * US  # a reserved slot nobody came back for is forgotten after this
+
+
+class MemoryRateStore:
+    def __init__(self) -> None:
+        self._tat: dict[str, int] = {}
+        self._reserved: dict[str, int] = {}
+        self._reserved_order: deque[tuple[int, str]] = deque()
+
+    async def acquire(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]:
+        self._purge(now_us)
+        tats, reserved, order = self._tat, self._reserved, self._reserved_order
+        out: list[int] = []
+        for req in requests:
+            had = req.token in reserved
+            wait = rate_decide(tats, reserved, req, now_us, max_wait_us)
+            if wait > 0 and not had:
+                order.append((now_us + wait, req.token))
+            out.append(wait)
+        return out
+
+    async def release(self, requests: Sequence[RateRequest], now_us: int) -> None:
+        for req in requests:
+            self._reserved.pop(req.token, None)
+            rate_give_back(self._tat, req, now_us)
+
+    def _purge(self, now: int) -> None:
+        order = self._reserved_order
+        while order and order[0][0] < now - RESERVATION_GRACE_US:
+            slot, token = order.popleft()
+            if self._reserved.get(token) == slot:
+                del self._reserved[token]
+
+
+class MemoryIdempotencyStore:
+    def __init__(self) -> None:
+        self._expiry: dict[str, int] = {}
+        self._order: deque[tuple[int, str]] = deque()
+
+    async def claim(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]:
+        self._purge(now_us)
+        expiry, order = self._expiry, self._order
+        until = now_us + ttl_us
+        out: list[bool] = []
+        for mid in ids:
+            held = expiry.get(mid)
+            if held is not None and held > now_us:
+                out.append(False)
+                continue
+            expiry[mid] = until
+            order.append((until, mid))
+            out.append(True)
+        return out
+
+    async def release(self, ids: Sequence[str]) -> None:
+        for mid in ids:
+            self._expiry.pop(mid, None)
+
+    def _purge(self, now: int) -> None:
+        order = self._order
+        while order and order[0][0] <= now:
+            until, mid = order.popleft()
+            if self._expiry.get(mid) == until:
+                del self._expiry[mid]
+
+
+class MemoryCapStore:
+    def __init__(self) -> None:
+        self._members: dict[str, list[tuple[int, str]]] = {}  # key → [(ts, member)] oldest first
+
+    async def reserve(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
+        horizon = now_us - retention_us
+        members = self._members
+        for req in requests:
+            for check in req.checks:
+                listed = members.get(check.key)
+                if listed and listed[0][0] <= horizon:
+                    listed[:] = [e for e in listed if e[0] > horizon]
+        return [cap_decide(members, req, now_us) for req in requests]
+
+    async def release(self, requests: Sequence[CapRequest]) -> None:
+        for req in requests:
+            for check in req.checks:
+                listed = self._members.get(check.key)
+                if listed:
+                    listed[:] = [e for e in listed if e[1] != req.member]
+
+
+class MemoryOptOutStore:
+    def __init__(self) -> None:
+        self._numbers: dict[str, tuple[int, str]] = {}
+
+    async def add(self, numbers: Sequence[str], now_us: int, source: str) -> None:
+        for n in numbers:
+            self._numbers[n] = (now_us, source)
+
+    async def remove(self, numbers: Sequence[str]) -> None:
+        for n in numbers:
+            self._numbers.pop(n, None)
+
+    async def contains(self, numbers: Sequence[str]) -> list[bool]:
+        known = self._numbers
+        return [n in known for n in numbers]
+
+
+class MemoryStore:
+    """All four stores in this process's memory."""
+
+    def __init__(self) -> None:
+        self.rate = MemoryRateStore()
+        self.ids = MemoryIdempotencyStore()
+        self.caps = MemoryCapStore()
+        self.optouts = MemoryOptOutStore()
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> MemoryStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
