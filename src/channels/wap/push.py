@@ -9,6 +9,7 @@ and the tests go the other way, from reassembled user data to the href and text 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from channels.content import WapPush, WapPushKind
 from channels.errors import ContentRejected, RemoteProtocolError
@@ -98,3 +99,25 @@ def decode_short_message(short_message: bytes) -> DecodedPush | None:
     if not data.is_wap_push or data.total != 1:
         return None
     return decode_datagram(data.payload)
+
+
+def handset_view(datagram: bytes) -> dict[str, Any]:
+    """Recorder fields for a reassembled push datagram (the user data after the UDH, all segments):
+    ``{"wap": {"kind", "href", "text", "si_id", "action", "content_type", "application_id"}}``, or
+    ``{"wap_error": ...}`` when it does not decode. For the SMSC simulator's recorder."""
+    try:
+        decoded = decode_datagram(datagram)
+    except RemoteProtocolError as exc:
+        return {"wap_error": str(exc)}
+    push = decoded.push
+    return {
+        "wap": {
+            "content_type": decoded.content_type,
+            "application_id": decoded.application_id,
+            "kind": push.kind.value if push else None,
+            "href": push.href if push else None,
+            "text": push.text if push else None,
+            "si_id": push.si_id if push else None,
+            "action": push.action if push else None,
+        }
+    }
