@@ -174,7 +174,7 @@ class MmscSimulator:
         if self.username is None:
             return True
         try:
-            auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
+            auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""), encoding="utf-8")
         except ValueError:
             return False
         return bool(auth.login == self.username and auth.password == (self.password or ""))

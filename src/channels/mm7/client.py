@@ -57,8 +57,9 @@ class Mm7Client:
         self._own_session = session is None
         self._clock = clock
         self._boundary = boundary
-        self._auth = aiohttp.BasicAuth(config.username, config.password or "") if config.username else None
         self._headers = {"SOAPAction": '""'}
+        if config.username:  # HTTP Basic (RFC 7617), UTF-8 credentials
+            self._headers["Authorization"] = aiohttp.encode_basic_auth(config.username, config.password or "")
         self._tids = itertools.count(1)
         self._tid_prefix = secrets.token_hex(4)
         self._events: asyncio.Queue[Event | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
@@ -159,8 +160,7 @@ class Mm7Client:
         assert self._session is not None
         headers = {**self._headers, "Content-Type": content_type}
         try:
-            async with self._session.post(self.config.endpoint, data=body, headers=headers,
-                                          auth=self._auth) as resp:
+            async with self._session.post(self.config.endpoint, data=body, headers=headers) as resp:
                 return resp.status, resp.headers.get("Content-Type", ""), await resp.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise ConnectTimeout(f"MM7: connecting to {self.config.endpoint} timed out") from exc
