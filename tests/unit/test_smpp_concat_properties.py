@@ -34,7 +34,7 @@ _mixed_chars = st.one_of(
     st.sampled_from("€[]{}\r"),
     st.sampled_from("жЖя退订中文"),
     st.sampled_from("😀🎉𝄞🇬🇧"),
-    st.characters(exclude_categories=("Cs",)),
+    st.characters(codec="utf-8"),
 )
 
 
@@ -99,10 +99,10 @@ def _assert_fits(encoded: EncodedText, segments: list[Segment], method: ConcatMe
             assert udh_length + len(body) <= SM_OCTETS
         if index < len(segments) - 1:
             if encoded.encoding is TextEncoding.GSM7:
-                septets = unpack_septets(body, udh_fill_bits(udh_length)) if packed else body
-                assert (len(septets) - len(septets.rstrip(b"\x1b"))) % 2 == 0  # no lone escape at the end
+                part = unpack_septets(body, udh_fill_bits(udh_length)) if packed else body
+                assert (len(part) - len(part.rstrip(b"\x1b"))) % 2 == 0  # no lone escape at the end
             if encoded.encoding is TextEncoding.UCS2:
-                assert "\ufffd" not in decode_text(body, 8)  # no half of a surrogate pair
+                assert not 0xD8 <= body[-2] <= 0xDB  # no high surrogate without its low half
 
 
 def _check(
@@ -138,7 +138,7 @@ def test_gsm_text_round_trips_and_never_splits_an_escape(
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.text(alphabet=st.characters(max_codepoint=0xFF, exclude_categories=("Cs",)), max_size=600))
+@given(text=st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=600))
 def test_latin1_round_trips(text: str) -> None:
     for method in ConcatMethod:
         segments = split(encode_text(text, TextEncoding.LATIN1), method, ref=3)
