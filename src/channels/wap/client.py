@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -175,6 +176,7 @@ class PapClient:
             else:
                 token = base64.b64encode(f"{settings.username}:{settings.password or ''}".encode()).decode()
                 self._headers["Authorization"] = f"Basic {token}"
+        self._boundary = "pap-" + uuid.uuid4().hex  # one per client: see pap.build_push_body
         self._ppg_host = settings.ppg_host or (urlsplit(settings.url).hostname or "ppg")
 
     @classmethod
@@ -254,7 +256,9 @@ class PapClient:
         headers = (
             {"X-Wap-Application-Id": self.settings.application_id} if self.settings.application_id else None
         )
-        body, multipart_type = pap.build_push_body(control, content, content_type, headers=headers)
+        body, multipart_type = pap.build_push_body(
+            control, content, content_type, headers=headers, boundary=self._boundary
+        )
         return push_id, body, multipart_type
 
     async def send(self, message: Message) -> SendResult:
