@@ -191,7 +191,8 @@ class PpgSimulator:
         if verdict.accepted:
             self.accepted += 1
             self._seen[message.push_id] = None
-            self._spawn(self._deliver(verdict, now))
+            if self._smsc is not None or (message.notify_to and self.scenario.notify):
+                self._spawn(self._deliver(verdict, now))
         else:
             self.refused += 1
         log.debug("ppg.push.answered", push_id=message.push_id, code=verdict.code)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -177,3 +179,45 @@ async def test_unreachable_ppg_is_a_transport_error() -> None:
         with pytest.raises(TransportError) as info:
             await client.send(push_message())
     assert info.value.retriable
+
+
+async def test_malformed_requests_get_pap_errors_not_crashes(ppg: PpgSimulator) -> None:
+    url = f"http://127.0.0.1:{ppg.port}/pap"
+    auth = {"Authorization": "Basic " + base64.b64encode(b"pi:s3cret").decode()}
+    push_body, multipart = pap.build_push_body(b"<pap><push-message", b"<si/>", "text/vnd.wap.si")
+    cases = [
+        ({"Content-Type": "application/xml"}, b"<pap/>", 2000),
+        ({"Content-Type": multipart}, push_body, 2000),
+        ({"Content-Type": 'multipart/related; boundary="x"'}, b"\x00\xff garbage", 2000),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for headers, body, code in cases:
+            async with session.post(url, data=body, headers={**headers, **auth}) as response:
+                assert response.status == 202
+                answer = pap.parse(await response.read())
+            assert isinstance(answer, pap.BadMessageResponse) and answer.code == code
+        async with session.post(url, data=b"", headers={"Content-Type": multipart}) as response:
+            assert response.status == 401
+            assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+        control = pap.render(pap.PushMessage(push_id="p@x", addresses=("WAPPUSH=+1555/TYPE=PLMN@h",)))
+        body, multipart = pap.build_push_body(control, b"<si><indication", "text/vnd.wap.si")
+        async with session.post(url, data=body, headers={"Content-Type": multipart, **auth}) as response:
+            answer = pap.parse(await response.read())
+        assert isinstance(answer, pap.PushResponse) and answer.code == 3006
+    assert ppg.stats()["refused"] == 4
+
+
+async def test_notification_listener_answers_bad_posts_with_400() -> None:
+    async with PapClient.from_url("pap+http://127.0.0.1:9/pap?notify=127.0.0.1:0") as client:
+        assert client.notify_url is not None
+        async with aiohttp.ClientSession() as session:
+            async with session.post(client.notify_url, data=b"<pap><push-response/></pap>") as response:
+                assert response.status == 400
+                answer = pap.parse(await response.read())
+            assert isinstance(answer, pap.BadMessageResponse)
+            note = pap.ResultNotification(push_id="z@x", address="", code=1000, message_state="delivered")
+            async with session.post(client.notify_url, data=pap.render(note)) as response:
+                reply = pap.parse(await response.read())
+        assert isinstance(reply, pap.ResultNotificationResponse) and reply.code == 1000
+        receipt = await asyncio.wait_for(anext(aiter(client.events())), 5)
+    assert isinstance(receipt, DeliveryReceipt) and receipt.remote_id == "z@x"

@@ -264,10 +264,8 @@ def _render_body(doc: PapDocument) -> str:
                 ("desc", doc.desc),
             ]
         )
-        return (
-            f"<resultnotification-message{a}><address{_attrs([('address-value', doc.address)])}/>"
-            "</resultnotification-message>"
-        )
+        address = f"<address{_attrs([('address-value', doc.address)])}/>" if doc.address else ""
+        return f"<resultnotification-message{a}>{address}</resultnotification-message>"
     a = _attrs([("push-id", doc.push_id)])
     address = f"<address{_attrs([('address-value', doc.address)])}/>" if doc.address else ""
     result = _result(doc.code, doc.desc)
