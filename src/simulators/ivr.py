@@ -100,23 +100,27 @@ class IvrSimulator:
     @property
     def url(self) -> str:
         endpoint = quote("PJSIP/{number}@sim", safe="/@{}")
-        return (f"ari+http://{self.username}:{self.password}@{self.host}:{self.port}/ari"
-                f"?app={self.app}&endpoint={endpoint}&channels={self.scenario.max_channels}")
+        return (
+            f"ari+http://{self.username}:{self.password}@{self.host}:{self.port}/ari"
+            f"?app={self.app}&endpoint={endpoint}&channels={self.scenario.max_channels}"
+        )
 
     async def start(self) -> None:
         app = web.Application(middlewares=[self._auth])
-        app.add_routes([
-            web.get("/ari/events", self._events),
-            web.post("/ari/channels", self._originate),
-            web.get("/ari/channels", self._list),
-            web.get("/ari/channels/{id}", self._get),
-            web.delete("/ari/channels/{id}", self._hangup),
-            web.post("/ari/channels/{id}/answer", self._answer),
-            web.post("/ari/channels/{id}/play", self._play),
-            web.post("/ari/channels/{id}/play/{pid}", self._play),
-            web.post("/ari/channels/{id}/dtmf", self._dtmf),
-            web.delete("/ari/playbacks/{pid}", self._stop),
-        ])
+        app.add_routes(
+            [
+                web.get("/ari/events", self._events),
+                web.post("/ari/channels", self._originate),
+                web.get("/ari/channels", self._list),
+                web.get("/ari/channels/{id}", self._get),
+                web.delete("/ari/channels/{id}", self._hangup),
+                web.post("/ari/channels/{id}/answer", self._answer),
+                web.post("/ari/channels/{id}/play", self._play),
+                web.post("/ari/channels/{id}/play/{pid}", self._play),
+                web.post("/ari/channels/{id}/dtmf", self._dtmf),
+                web.delete("/ari/playbacks/{pid}", self._stop),
+            ]
+        )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -149,8 +153,13 @@ class IvrSimulator:
         self.recorder.close()
 
     def stats(self) -> dict[str, Any]:
-        return {"originated": self.originated, "active": self.active, "peak_channels": self.peak,
-                "congested": self.congested, "subscribers": sum(map(len, self._subscribers.values()))}
+        return {
+            "originated": self.originated,
+            "active": self.active,
+            "peak_channels": self.peak,
+            "congested": self.congested,
+            "subscribers": sum(map(len, self._subscribers.values())),
+        }
 
     # -- time and events (used by SimCall) ---------------------------------------------------------
 
@@ -194,9 +203,7 @@ class IvrSimulator:
     # -- HTTP --------------------------------------------------------------------------------------
 
     @web.middleware
-    async def _auth(
-        self, request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
         user = password = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Basic "):
@@ -261,14 +268,27 @@ class IvrSimulator:
         if channel_id in self.calls:
             return _error(409, "Channel with given unique ID already exists")
         number = match["number"].lstrip("+")
-        info = ChannelInfo(id=channel_id, state="Down", name=f"{match['tech']}/{number}-{self._seq:08x}",
-                           caller_number=params.get("callerId", ""), connected_number=number,
-                           creationtime=self.timestamp().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000")
+        info = ChannelInfo(
+            id=channel_id,
+            state="Down",
+            name=f"{match['tech']}/{number}-{self._seq:08x}",
+            caller_number=params.get("callerId", ""),
+            connected_number=number,
+            creationtime=self.timestamp().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
+        )
         args = tuple(a for a in params.get("appArgs", "").split(",") if a)
         congestion = self.active >= self.scenario.max_channels
-        call = SimCall(self, info=info, app=app, args=args, endpoint=endpoint, number=number,
-                       callee=draw_callee(self.scenario, channel_id, number),
-                       timeout=timeout if timeout > 0 else 30.0, congestion=congestion)
+        call = SimCall(
+            self,
+            info=info,
+            app=app,
+            args=args,
+            endpoint=endpoint,
+            number=number,
+            callee=draw_callee(self.scenario, channel_id, number),
+            timeout=timeout if timeout > 0 else 30.0,
+            congestion=congestion,
+        )
         self.calls[channel_id] = call
         self.originated += 1
         if congestion:

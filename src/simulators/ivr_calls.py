@@ -55,8 +55,17 @@ class SimCall:
     """The simulated channel of one originated call."""
 
     def __init__(
-        self, gateway: Gateway, *, info: ChannelInfo, app: str, args: tuple[str, ...], endpoint: str,
-        number: str, callee: Callee, timeout: float, congestion: bool,
+        self,
+        gateway: Gateway,
+        *,
+        info: ChannelInfo,
+        app: str,
+        args: tuple[str, ...],
+        endpoint: str,
+        number: str,
+        callee: Callee,
+        timeout: float,
+        congestion: bool,
     ) -> None:
         self._gw = gateway
         self.info, self.app, self.args, self.endpoint, self.number = info, app, args, endpoint, number
@@ -122,8 +131,9 @@ class SimCall:
         self.answered_at = self._gw.sim_now()
         self._set_state("Up")
         if self._gw.scenario.amd:
-            status, cause = ("MACHINE", "LONGGREETING-1700-1500") if self.callee.machine else (
-                "HUMAN", "HUMAN-500-500")
+            status, cause = (
+                ("MACHINE", "LONGGREETING-1700-1500") if self.callee.machine else ("HUMAN", "HUMAN-500-500")
+            )
             self._emit(ChannelVarset, channel=self.info, variable="AMDSTATUS", value=status)
             self._emit(ChannelVarset, channel=self.info, variable="AMDCAUSE", value=cause)
         self.in_stasis = True
@@ -219,15 +229,27 @@ class SimCall:
     def _record(self, cause: int) -> dict[str, Any]:
         now = self._gw.sim_now()
         answered = self.answered_at is not None
-        outcome = "congestion" if self.congestion else classify(
-            answered=answered, canceled=self.hangup_by == "app", cause=cause).value
+        outcome = (
+            "congestion"
+            if self.congestion
+            else classify(answered=answered, canceled=self.hangup_by == "app", cause=cause).value
+        )
         rang_until = self.answered_at if self.answered_at is not None else now
         record: Mapping[str, Any] = {
-            "channel_id": self.info.id, "number": self.number, "endpoint": self.endpoint,
-            "caller_id": self.info.caller_number, "app": self.app, "args": list(self.args),
-            "outcome": outcome, "fate": self.callee.outcome, "cause": cause, "answered": answered,
+            "channel_id": self.info.id,
+            "number": self.number,
+            "endpoint": self.endpoint,
+            "caller_id": self.info.caller_number,
+            "app": self.app,
+            "args": list(self.args),
+            "outcome": outcome,
+            "fate": self.callee.outcome,
+            "cause": cause,
+            "answered": answered,
             "answered_by": ("machine" if self.callee.machine else "human") if answered else None,
-            "digits": self.pressed, "prompts": list(self.heard), "sent_dtmf": self.sent_dtmf,
+            "digits": self.pressed,
+            "prompts": list(self.heard),
+            "sent_dtmf": self.sent_dtmf,
             "ring_time": round(rang_until - self.ringing_at, 3) if self.ringing_at is not None else 0.0,
             "duration": round(now - self.answered_at, 3) if self.answered_at is not None else 0.0,
             "hangup_by": self.hangup_by or "network",

@@ -15,6 +15,7 @@ make sure no call is left without an outcome.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 
 import aiohttp
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential, wait_random
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import IvrScript
@@ -140,8 +141,13 @@ class IvrClient:
             raise ChannelClosed("IVR client is closed")
         if self._http is None:
             s = self.settings
-            auth = aiohttp.BasicAuth(s.username, s.password or "") if s.username else None
-            self._http = aiohttp.ClientSession(auth=auth)
+            headers = {}
+            if s.username:  # HTTP Basic, as ARI expects [I1]
+                token = base64.b64encode(f"{s.username}:{s.password or ''}".encode()).decode("ascii")
+                headers["Authorization"] = f"Basic {token}"
+            # each call does one request at a time: channels bound the connections (+ events, resync)
+            connector = aiohttp.TCPConnector(limit=s.channels + 8)
+            self._http = aiohttp.ClientSession(headers=headers, connector=connector)
             self._rest = AriRest(self._http, s.base_url, s.request_timeout)
             self._spawn(self._events_loop())
         await self._wait_connected()
@@ -228,8 +234,12 @@ class IvrClient:
             self._slots.release()
             raise
         call.task = self._spawn(self._run(call))
-        return SendResult(message_id=message.id, channel=ChannelKind.IVR,
-                          remote_ids=(call.session.channel_id,), accepted_at=self._clock.now())
+        return SendResult(
+            message_id=message.id,
+            channel=ChannelKind.IVR,
+            remote_ids=(call.session.channel_id,),
+            accepted_at=self._clock.now(),
+        )
 
     async def _originate(self, message: Message, script: CompiledScript, endpoint: str) -> _Call:
         await self._pacer.wait()
@@ -239,10 +249,17 @@ class IvrClient:
         s = self.settings
         caller_id = message.sender or script.script.caller_id or s.caller_id
         session = CallSession(
-            channel_id=message.id, script=script, endpoint=endpoint, app=s.app,
-            app_args=(message.campaign_id,) if message.campaign_id else (), caller_id=caller_id,
-            ring_timeout=s.ring_timeout, tts_scheme=s.tts_scheme, answer_grace=s.answer_grace,
-            hangup_grace=s.hangup_grace, max_duration=s.max_duration,
+            channel_id=message.id,
+            script=script,
+            endpoint=endpoint,
+            app=s.app,
+            app_args=(message.campaign_id,) if message.campaign_id else (),
+            caller_id=caller_id,
+            ring_timeout=s.ring_timeout,
+            tts_scheme=s.tts_scheme,
+            answer_grace=s.answer_grace,
+            hangup_grace=s.hangup_grace,
+            max_duration=s.max_duration,
         )
         session.start(self._clock.monotonic())
         originate = session.take_commands()[0]
@@ -322,18 +339,32 @@ class IvrClient:
         message = call.message
         for event in call.session.take_events():
             if isinstance(event, DigitsCollected):
-                self._events.put_nowait(InboundMessage(
-                    channel=ChannelKind.IVR, sender=message.to, recipient=call.caller_id, text=event.digits,
-                    at=self._clock.now(), in_reply_to=message.id, gateway=self.name,
-                    detail={"step": event.step, "attempt": event.attempt, "call_id": event.channel_id},
-                ))
+                self._events.put_nowait(
+                    InboundMessage(
+                        channel=ChannelKind.IVR,
+                        sender=message.to,
+                        recipient=call.caller_id,
+                        text=event.digits,
+                        at=self._clock.now(),
+                        in_reply_to=message.id,
+                        gateway=self.name,
+                        detail={"step": event.step, "attempt": event.attempt, "call_id": event.channel_id},
+                    )
+                )
             elif isinstance(event, CallEnded):
                 r = event.result
-                self._events.put_nowait(DeliveryReceipt(
-                    channel=ChannelKind.IVR, state=r.state, remote_id=r.channel_id, message_id=message.id,
-                    at=self._clock.now(), error_code=str(r.cause) if r.cause is not None else None,
-                    detail=r.detail(), gateway=self.name,
-                ))
+                self._events.put_nowait(
+                    DeliveryReceipt(
+                        channel=ChannelKind.IVR,
+                        state=r.state,
+                        remote_id=r.channel_id,
+                        message_id=message.id,
+                        at=self._clock.now(),
+                        error_code=str(r.cause) if r.cause is not None else None,
+                        detail=r.detail(),
+                        gateway=self.name,
+                    )
+                )
                 log.debug("ivr.call.ended", message_id=message.id, status=r.status.value, cause=r.cause)
 
     # -- the events WebSocket ----------------------------------------------------------------------
@@ -368,7 +399,8 @@ class IvrClient:
         assert self._rest is not None
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retriable),
-            wait=wait_exponential_jitter(initial=s.reconnect_initial, max=s.reconnect_max),
+            wait=wait_exponential(multiplier=s.reconnect_initial, max=s.reconnect_max)
+            + wait_random(0, s.reconnect_initial),
             reraise=True,
         ):
             with attempt:

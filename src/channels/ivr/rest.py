@@ -66,7 +66,11 @@ class AriRest:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _request(
-        self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None,
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
     ) -> tuple[int, str]:
         try:
             async with self._http.request(
@@ -80,8 +84,12 @@ class AriRest:
 
     async def originate(self, cmd: Originate, variables: dict[str, str] | None = None) -> ChannelInfo:
         """``POST /ari/channels``; returns the created channel or raises by ``ORIGINATE_ERRORS``."""
-        params = {"endpoint": cmd.endpoint, "app": cmd.app, "channelId": cmd.channel_id,
-                  "timeout": str(round(cmd.timeout))}
+        params = {
+            "endpoint": cmd.endpoint,
+            "app": cmd.app,
+            "channelId": cmd.channel_id,
+            "timeout": str(round(cmd.timeout)),
+        }
         if cmd.app_args:
             params["appArgs"] = ",".join(cmd.app_args)
         if cmd.caller_id:
@@ -139,8 +147,10 @@ class AriRest:
         """``GET /ari/events?app=A`` upgraded to a WebSocket (connecting creates the app)."""
         try:
             return await self._http.ws_connect(
-                url, params={"app": app}, heartbeat=heartbeat or None, timeout=aiohttp.ClientWSTimeout(
-                    ws_receive=None, ws_close=self._timeout.total)
+                url,
+                params={"app": app},
+                heartbeat=heartbeat or None,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self._timeout.total),
             )
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in (401, 403):

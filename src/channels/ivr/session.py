@@ -13,13 +13,24 @@ aioquic's ``QuicConnection``. Guard timers (ring, call length, hang-up) and :met
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from channels.content import IvrStep
-from channels.ivr.causes import DISPOSITION_RESULT, CallStatus, Disposition, answered_by, classify, is_machine
+from channels.ivr.causes import DISPOSITION_RESULT, answered_by, classify, is_machine
+from channels.ivr.commands import (
+    Answer,
+    CallEnded,
+    CallResult,
+    Command,
+    DigitsCollected,
+    Hangup,
+    Originate,
+    Play,
+    SessionEvent,
+    StopPlayback,
+)
 from channels.ivr.events import (
     AriEvent,
     ChannelDestroyed,
@@ -33,108 +44,21 @@ from channels.ivr.events import (
     StasisStart,
 )
 from channels.ivr.script import CompiledScript, prompt_media
-from channels.results import DeliveryState
 
-# -- commands (what the client must do) ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Originate:
-    """``POST /ari/channels`` with ``channelId`` = our id."""
-
-    channel_id: str
-    endpoint: str
-    app: str
-    app_args: tuple[str, ...]
-    caller_id: str | None
-    timeout: float
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    channel_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Play:
-    channel_id: str
-    playback_id: str
-    media: str
-
-
-@dataclass(frozen=True, slots=True)
-class StopPlayback:
-    playback_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hangup:
-    channel_id: str
-    reason: str = "normal"
-
-
-Command = Originate | Answer | Play | StopPlayback | Hangup
-
-# -- session events (what the client reports) ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallResult:
-    """The outcome of one call."""
-
-    channel_id: str
-    disposition: Disposition
-    status: CallStatus
-    state: DeliveryState
-    cause: int | None
-    cause_txt: str
-    answered: bool
-    answered_by: str | None
-    inputs: tuple[tuple[str, str], ...]  # (step, digits) per completed gather
-    duration: float  # seconds from answer to hang-up (gateway clock when known)
-    result: str | None  # the script's result, if it reached one
-    step: str | None  # the last step entered
-    observed: bool  # False when the end was inferred (events lost, guard timer, client closed)
-    reason: str | None = None
-
-    @property
-    def digits(self) -> str:
-        return "".join(d for _, d in self.inputs)
-
-    def detail(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "outcome": self.disposition.value,
-            "answered": self.answered,
-            "answered_by": self.answered_by,
-            "digits": self.digits,
-            "inputs": [list(i) for i in self.inputs],
-            "duration": round(self.duration, 3),
-            "cause": self.cause,
-            "cause_txt": self.cause_txt,
-            "result": self.result,
-            "step": self.step,
-            "observed": self.observed,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DigitsCollected:
-    """A gather finished with these digits (the subscriber's "reply")."""
-
-    channel_id: str
-    step: str
-    digits: str
-    attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallEnded:
-    result: CallResult
-
-
-SessionEvent = DigitsCollected | CallEnded
+__all__ = [
+    "Answer",
+    "CallEnded",
+    "CallResult",
+    "CallSession",
+    "Command",
+    "DigitsCollected",
+    "Hangup",
+    "Originate",
+    "Phase",
+    "Play",
+    "SessionEvent",
+    "StopPlayback",
+]
 
 
 class Phase(StrEnum):
