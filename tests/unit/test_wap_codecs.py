@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -234,3 +235,32 @@ _text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, ma
 def test_si_round_trip_property(href: str, text: str | None, si_id: str | None, action: str | None) -> None:
     push = WapPush(href=href, text=text, si_id=si_id, action=action)
     assert decode_si(encode_si(push)) == push
+
+
+@settings(max_examples=150, deadline=None)
+@given(datagram=st.binary(max_size=1200), ref=st.integers(0, 255), seed=st.randoms(use_true_random=False))
+def test_segmentation_reassembles_in_any_order(datagram: bytes, ref: int, seed: Any) -> None:
+    parts = segment(datagram, ref=ref, max_segments=255)
+    assert all(len(p) <= 140 for p in parts)
+    seed.shuffle(parts)
+    reassembler = Reassembler()
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    results = [reassembler.feed("k", parse_user_data(p), now) for p in parts]
+    assert [r for r in results if r is not None] == [datagram]
+    assert all(parse_user_data(p).is_wap_push for p in parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    body=st.binary(max_size=400),
+    tid=st.integers(0, 255),
+    app=st.one_of(st.none(), st.sampled_from(["mms.ua", "wml.ua", "x-acme:push.ua"]), st.integers(0, 0xFFFF)),
+)
+def test_wsp_push_round_trip(body: bytes, tid: int, app: str | int | None) -> None:
+    pdu = wsp.decode_push(wsp.encode_push(body, "application/vnd.wap.sic", tid=tid, application_id=app))
+    assert (pdu.tid, pdu.content_type, pdu.body) == (tid, "application/vnd.wap.sic", body)
+    assert pdu.headers["Content-Length"] == len(body)
+    if isinstance(app, str):
+        assert pdu.application_id == app
+    elif app is not None:
+        assert pdu.headers["X-Wap-Application-Id"] == app
