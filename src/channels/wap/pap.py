@@ -1,5 +1,5 @@
-"""PAP 2.0 (WAP-247-PAP) documents and the multipart/related push body, for both the push initiator
-and the push proxy gateway.
+"""PAP 2.0 (WAP-247-PAP) documents and addresses, for both the push initiator and the push proxy
+gateway (the multipart body is in ``pap_body``, the code tables in ``pap_codes``; both re-exported).
 
 A push initiator POSTs ``multipart/related; type="application/xml"``: the PAP control entity (a
 ``push-message`` naming push-id, address and quality of service) then the content (an SI/SL
@@ -11,98 +11,28 @@ Kannel's quirks: PROTOCOLS.md §5.1. Pure: XML and MIME via the standard library
 
 from __future__ import annotations
 
-import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import Message as EmailMessage
-from email.parser import BytesParser
-from email.policy import compat32
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
-from channels.errors import (
-    ChannelsError,
-    ContentRejected,
-    InvalidRecipient,
-    RemoteProtocolError,
-    RemoteTemporaryError,
-    RemoteThrottled,
-    SendRejected,
-)
-from channels.results import DeliveryState
+from channels.errors import InvalidRecipient, RemoteProtocolError
+
+# Re-exported: the code tables and the multipart body belong to the PAP codec's surface.
+from channels.wap.pap_body import PAP_CONTROL_TYPE as PAP_CONTROL_TYPE
+from channels.wap.pap_body import PushBody as PushBody
+from channels.wap.pap_body import build_push_body as build_push_body
+from channels.wap.pap_body import parse_push_body as parse_push_body
+from channels.wap.pap_codes import MESSAGE_STATES as MESSAGE_STATES
+from channels.wap.pap_codes import PAP_CODES as PAP_CODES
+from channels.wap.pap_codes import code_name as code_name
+from channels.wap.pap_codes import error_for as error_for
+from channels.wap.pap_codes import is_success as is_success
 
 PAP_DOCTYPE = '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">'
-PAP_CONTROL_TYPE = "application/xml"
 ADDRESS_TYPES = ("PLMN", "IPv4", "IPv6", "USER")
-
-# WAP-247 §9.13; Kannel wap_push_ppg.h. UNVERIFIED entries (3008, 3011, 4001) are marked.
-PAP_CODES: dict[int, tuple[str, type[ChannelsError] | None]] = {
-    1000: ("ok", None),
-    1001: ("accepted-for-processing", None),
-    2000: ("bad-request", ContentRejected),
-    2001: ("forbidden", SendRejected),
-    2002: ("address-error", InvalidRecipient),
-    2003: ("address-not-found", InvalidRecipient),
-    2004: ("push-id-not-found", SendRejected),
-    2005: ("capabilities-mismatch", ContentRejected),
-    2006: ("required-capabilities-not-supported", ContentRejected),
-    2007: ("duplicate-push-id", SendRejected),
-    2008: ("cancellation-not-possible", SendRejected),
-    3000: ("internal-server-error", RemoteTemporaryError),
-    3001: ("not-implemented", SendRejected),
-    3002: ("version-not-supported", SendRejected),
-    3003: ("not-possible", SendRejected),
-    3004: ("capability-matching-not-supported", ContentRejected),
-    3005: ("multiple-addresses-not-supported", SendRejected),
-    3006: ("transformation-failure", ContentRejected),
-    3007: ("specified-delivery-method-not-possible", SendRejected),
-    3008: ("capabilities-not-available", RemoteTemporaryError),  # UNVERIFIED
-    3009: ("required-network-not-available", RemoteTemporaryError),
-    3010: ("required-bearer-not-available", RemoteTemporaryError),
-    3011: ("replacement-not-supported", SendRejected),  # UNVERIFIED
-    4000: ("service-failure", RemoteTemporaryError),
-    4001: ("service-unavailable", RemoteThrottled),  # UNVERIFIED
-    5000: ("mobile-client-aborted", SendRejected),
-}
-_CLASS_BY_FAMILY: dict[int, type[ChannelsError]] = {
-    2: SendRejected,
-    3: RemoteTemporaryError,
-    4: RemoteTemporaryError,
-    5: SendRejected,
-}
-
-# WAP-247 §9.5 message-state → our state
-MESSAGE_STATES: dict[str, DeliveryState] = {
-    "delivered": DeliveryState.DELIVERED,
-    "pending": DeliveryState.ACCEPTED,
-    "undeliverable": DeliveryState.UNDELIVERABLE,
-    "expired": DeliveryState.EXPIRED,
-    "aborted": DeliveryState.UNDELIVERABLE,
-    "timeout": DeliveryState.EXPIRED,
-    "cancelled": DeliveryState.REJECTED,
-    "unknown": DeliveryState.UNKNOWN,
-}
-
-
-def is_success(code: int) -> bool:
-    return 1000 <= code < 2000
-
-
-def code_name(code: int) -> str:
-    entry = PAP_CODES.get(code)
-    return entry[0] if entry else f"pap-{code}"
-
-
-def error_for(code: int, desc: str | None = None) -> ChannelsError:
-    """The error a PAP result code stands for (table lookup, then the code's family)."""
-    entry = PAP_CODES.get(code)
-    cls = entry[1] if entry and entry[1] else _CLASS_BY_FAMILY.get(code // 1000, SendRejected)
-    text = f"PPG answered {code} {code_name(code)}" + (f": {desc}" if desc else "")
-    if issubclass(cls, SendRejected):
-        return cls(text, code=str(code), name=code_name(code))
-    return cls(text)
 
 
 # -- addresses (WAP-249 PPG Service §7.1) ------------------------------------------------------------
@@ -416,89 +346,3 @@ _PARSERS: dict[str, Callable[[ET.Element], PapDocument]] = {
     "resultnotification-message": _parse_notification,
     "resultnotification-response": _parse_notification_response,
 }
-
-
-# -- the multipart/related body (WAP-247 §8; RFC 2387) ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PushBody:
-    control: bytes
-    content: bytes
-    content_type: str
-    content_headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def build_push_body(
-    control: bytes,
-    content: bytes,
-    content_type: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    boundary: str | None = None,
-) -> tuple[bytes, str]:
-    """Returns (body, Content-Type header value). Extra ``headers`` go on the content part
-    (``X-Wap-Application-Id`` there becomes a WSP header at the PPG). A client should reuse one
-    ``boundary`` (a fresh one is drawn only if the content contains it): parsers such as the std-lib
-    ``email`` compile a pattern per distinct boundary, which dominates a PPG's cost per request."""
-    boundary = boundary or "pap-" + uuid.uuid4().hex
-    while boundary.encode() in content or boundary.encode() in control:
-        boundary = "pap-" + uuid.uuid4().hex
-    part_headers = f"Content-Type: {content_type}\r\n"
-    if not content_type.startswith("text/"):
-        part_headers += "Content-Transfer-Encoding: binary\r\n"
-    part_headers += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    b = boundary.encode()
-    body = (
-        b"--"
-        + b
-        + b"\r\nContent-Type: "
-        + PAP_CONTROL_TYPE.encode()
-        + b"\r\n\r\n"
-        + control
-        + b"\r\n--"
-        + b
-        + b"\r\n"
-        + part_headers.encode()
-        + b"\r\n"
-        + content
-        + b"\r\n--"
-        + b
-        + b"--\r\n"
-    )
-    return body, f'multipart/related; boundary="{boundary}"; type="{PAP_CONTROL_TYPE}"'
-
-
-def parse_push_body(content_type: str, body: bytes) -> PushBody:
-    """Split a PAP request into control entity and content (std-lib ``email`` parser)."""
-    message = BytesParser(policy=compat32).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    if message.get_content_type() != "multipart/related" or not message.is_multipart():
-        raise RemoteProtocolError(
-            f"PAP: body is {message.get_content_type()}, not multipart/related", status=2000
-        )
-    parts = message.get_payload()
-    if not isinstance(parts, list) or len(parts) < 2:
-        raise RemoteProtocolError(
-            "PAP: multipart/related needs a control entity and a content part", status=2000
-        )
-    control, content = parts[0], parts[1]
-    if not isinstance(control, EmailMessage) or not isinstance(content, EmailMessage):
-        raise RemoteProtocolError("PAP: malformed multipart body", status=2000)
-    if control.get_content_type() != PAP_CONTROL_TYPE:
-        raise RemoteProtocolError(f"PAP: first part is {control.get_content_type()}", status=2000)
-    extra = {
-        k: str(v)
-        for k, v in content.items()
-        if k.lower() not in ("content-type", "content-transfer-encoding")
-    }
-    full_type = str(content.get("Content-Type", "text/plain"))
-    return PushBody(
-        control=_payload(control), content=_payload(content), content_type=full_type, content_headers=extra
-    )
-
-
-def _payload(part: EmailMessage) -> bytes:
-    raw = part.get_payload(decode=True)
-    return raw if isinstance(raw, bytes) else b""
