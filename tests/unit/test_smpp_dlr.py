@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.results import DeliveryState
 from channels.smpp.constants import Tag
@@ -15,6 +17,7 @@ from channels.smpp.dlr import (
     ReceiptText,
     format_receipt_text,
     parse_receipt_date,
+    parse_receipt_fields,
     parse_receipt_text,
     receipt_from_fields,
     state_from_stat,
@@ -280,3 +283,36 @@ def test_unknown_message_state_falls_back_to_text() -> None:
 def test_malformed_network_error_is_ignored() -> None:
     parsed = receipt_from_fields(text=NOMINAL, tlvs={Tag.NETWORK_ERROR_CODE: b"\x03"})
     assert parsed is not None and parsed.network_error is None and parsed.error_code == "000"
+
+
+_word = st.text(alphabet=st.sampled_from("0123456789ABCDEFabcdef-_"), min_size=1, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rid=_word,
+    stat=st.sampled_from([*STAT_TO_STATE, "delivrd", "Undeliv", "DELIVERED"]),
+    err=st.text(alphabet=st.sampled_from("0123456789ABX"), max_size=4),
+    body=st.one_of(st.none(), st.text(max_size=30)),
+    digits=st.sampled_from([10, 12, 14]),
+    sub=st.integers(0, 255),
+)
+def test_nominal_fast_path_agrees_with_the_general_reader(
+    rid: str, stat: str, err: str, body: str | None, digits: int, sub: int
+) -> None:
+    when = datetime(2025, 11, 23, 15, 40, 12, tzinfo=UTC)
+    text = format_receipt_text(
+        id=rid,
+        stat=stat,
+        err=err,
+        submit_date=when,
+        done_date=when,
+        sub=sub,
+        date_digits=digits,
+        text=body or "",
+    )
+    if body is None:
+        text = text.rsplit(" text:", 1)[0]
+    fast, general = parse_receipt_text(text), parse_receipt_fields(text)
+    assert fast == general
+    assert fast is not None and fast.id == rid and (fast.text or "") == (body or "")[:20]

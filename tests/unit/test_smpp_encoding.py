@@ -7,9 +7,12 @@ import pytest
 from channels.content import TextEncoding
 from channels.errors import ContentRejected
 from channels.smpp.encoding import (
+    CACHE_SIZE,
+    CACHED_TEXT_LENGTH,
     GSM_BASIC,
     GSM_EXTENSION,
     Alphabet,
+    _encode_cached,
     alphabet_of,
     decode_text,
     encode_text,
@@ -206,3 +209,17 @@ def test_packed_wanted_final_cr_on_boundary_is_doubled() -> None:
 def test_pack_unpack_round_trip(fill: int, length: int) -> None:
     septets = bytes((i * 37) % 0x7F for i in range(length)).replace(b"\r", b"a")
     assert unpack_septets(pack_septets(septets, fill), fill) == septets
+
+
+def test_encode_cache_is_bounded_and_skips_long_texts() -> None:
+    _encode_cached.cache_clear()
+    for i in range(CACHE_SIZE * 2):
+        encode_text(f"text {i}")
+    assert _encode_cached.cache_info().currsize == CACHE_SIZE
+    _encode_cached.cache_clear()
+    long_text = "y" * (CACHED_TEXT_LENGTH + 1)
+    assert encode_text(long_text).data == long_text.encode()
+    assert _encode_cached.cache_info().currsize == 0
+    first, again = encode_text("same"), encode_text("same")
+    assert first is again
+    assert encode_text("same", TextEncoding.UCS2) != first

@@ -72,6 +72,12 @@ _ACCEPTD_STATES = frozenset({"ACCEPTD"})
 
 # A key starts a line or follows white space; "submit date" and "done date" have a space (or _) inside.
 _KEY = re.compile(r"(?<!\S)(submit[ _]?date|done[ _]?date|[a-z][\w-]*)[ \t]?:", re.IGNORECASE)
+# The nominal layout of Appendix B, tried first: most SMSCs send exactly this.
+_NOMINAL = re.compile(
+    r"id:(\S+) sub:(\S*) dlvrd:(\S*) submit date:(\d*) done date:(\d*) stat:(\S*) err:(\S*)"
+    r"(?: [Tt]ext:(.*))?",
+    re.DOTALL,
+)
 _DATE_FORMATS = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S", 14: "%Y%m%d%H%M%S"}
 
 
@@ -100,6 +106,16 @@ def _normal_key(key: str) -> str:
 def parse_receipt_text(text: str) -> ReceiptText | None:
     """Read a receipt text; None when it has no ``id``. Unknown keys land in ``extra`` (lower-cased);
     ``text:`` takes the rest of the line, whatever it contains."""
+    nominal = _NOMINAL.fullmatch(text)
+    if nominal is not None:
+        rid, sub, dlvrd, submitted, done, stat, err, body = nominal.groups()
+        stat = stat.upper()
+        return ReceiptText(rid, sub, dlvrd, submitted, done, STAT_ALIASES.get(stat, stat), err, body, {})
+    return parse_receipt_fields(text)
+
+
+def parse_receipt_fields(text: str) -> ReceiptText | None:
+    """The general reader behind :func:`parse_receipt_text`: one ``key:value`` at a time, any order."""
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for index, match in enumerate(matches):

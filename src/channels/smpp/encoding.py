@@ -15,6 +15,7 @@ import codecs
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from channels.content import TextEncoding
 from channels.errors import ContentRejected
@@ -199,7 +200,22 @@ def encode_text(
 
     ``gsm_data_coding``/``ucs2_data_coding`` label the bytes as the gateway expects (0x00 / 0x08, or a
     TS 23.038 coding group such as 0x10 / 0x18 for class-0 "flash" messages).
+
+    A campaign sends one text to many numbers, so results for texts up to :data:`CACHED_TEXT_LENGTH`
+    characters are kept in a bounded LRU (:data:`CACHE_SIZE` entries; EncodedText is immutable).
     """
+    if len(text) <= CACHED_TEXT_LENGTH:
+        return _encode_cached(text, encoding, gsm_data_coding, ucs2_data_coding)
+    return _encode(text, encoding, gsm_data_coding, ucs2_data_coding)
+
+
+CACHED_TEXT_LENGTH = 1024
+CACHE_SIZE = 512
+
+
+def _encode(
+    text: str, encoding: TextEncoding | None, gsm_data_coding: int, ucs2_data_coding: int
+) -> EncodedText:
     if encoding is None or encoding is TextEncoding.GSM7:
         data = _gsm_bytes(text)
         if not isinstance(data, int):
@@ -214,6 +230,9 @@ def encode_text(
     if encoding is TextEncoding.ASCII:
         return EncodedText(DataCodingValue.IA5, _codec_bytes(text, "ascii", encoding), encoding)
     raise ContentRejected(f"encoding: unsupported text encoding {encoding!r}")
+
+
+_encode_cached = lru_cache(maxsize=CACHE_SIZE)(_encode)
 
 
 def _unescape(match: re.Match[str]) -> str:
