@@ -143,10 +143,14 @@ class UssdScreen:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UssdMenu:
-    """A network-initiated USSD menu (a tree of screens), or a one-screen notification (USSN)."""
+    """A network-initiated USSD menu (a tree of screens), or a one-screen notification (USSN).
+
+    ``end_text`` is shown when an answer leads to a ``=result`` (empty: the session is released
+    without a closing text)."""
 
     screens: tuple[UssdScreen, ...]
     start: str | None = None
+    end_text: str = ""
 
     @classmethod
     def notification(cls, text: str) -> UssdMenu:
