@@ -30,6 +30,7 @@ from channels.wap.pap_codes import PAP_CODES as PAP_CODES
 from channels.wap.pap_codes import code_name as code_name
 from channels.wap.pap_codes import error_for as error_for
 from channels.wap.pap_codes import is_success as is_success
+from channels.wap.si import parse_utc
 
 PAP_DOCTYPE = '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">'
 ADDRESS_TYPES = ("PLMN", "IPv4", "IPv6", "USER")
@@ -147,7 +148,7 @@ def parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return parse_utc(text)
     except ValueError as exc:
         raise RemoteProtocolError(f"PAP: timestamp {text!r} is not YYYY-MM-DDThh:mm:ssZ") from exc
 

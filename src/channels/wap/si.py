@@ -67,7 +67,8 @@ def decode_date(raw: bytes) -> datetime:
         raise RemoteProtocolError(f"SI date: {len(raw)} octets, expected 1-7")
     digits = raw.hex().ljust(14, "0")
     try:
-        return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        y, mo, d, h, mi, sec = (int(digits[i : i + (4 if i == 0 else 2)]) for i in (0, 4, 6, 8, 10, 12))
+        return datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
     except ValueError as exc:
         raise RemoteProtocolError(f"SI date: {digits!r} is not a date") from exc
 
@@ -77,9 +78,17 @@ def format_date(when: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_utc(text: str) -> datetime:
+    """``YYYY-MM-DDThh:mm:ssZ`` (the form SI and PAP use) → aware UTC datetime; ValueError otherwise."""
+    s = text.strip()
+    if len(s) != 20 or s[4] != "-" or s[10] != "T" or s[-1] != "Z":
+        raise ValueError(f"{text!r} is not YYYY-MM-DDThh:mm:ssZ")
+    return datetime.fromisoformat(s[:-1]).replace(tzinfo=UTC)
+
+
 def parse_date(text: str) -> datetime:
     try:
-        return datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return parse_utc(text)
     except ValueError as exc:
         raise ContentRejected(f"SI date {text!r}: expected YYYY-MM-DDThh:mm:ssZ", name="date") from exc
 
