@@ -93,6 +93,7 @@ def test_one_non_gsm_character_switches_the_whole_text() -> None:
         (TextEncoding.GSM7, "Hello ç", 6),
         (TextEncoding.GSM7, "ab`", 2),
         (TextEncoding.ASCII, "naïve", 2),
+        (TextEncoding.ASCII, "bell\x07", 4),
         (TextEncoding.LATIN1, "5 €", 2),
     ],
 )
@@ -119,6 +120,13 @@ def test_latin1_and_ascii_labels() -> None:
     assert (ascii_.data_coding, ascii_.data) == (0x01, b"a[b]`")
     assert decode_text(latin.data, 0x03) == "café"
     assert decode_text(ascii_.data, 0x01) == "a[b]`"
+
+
+def test_gsm_mislabelled_as_ia5_is_read_as_gsm() -> None:
+    # node-smpp labels GSM septets data_coding 1 (farhadi/node-smpp, PROTOCOLS.md §10)
+    gsm = encode_text("Cost: £5 @ Ødegaard_€").data
+    assert decode_text(gsm, 0x01) == "Cost: £5 @ Ødegaard_€"
+    assert decode_text(b"plain ascii\r\n", 0x01) == "plain ascii\r\n"
 
 
 def test_forced_ucs2_for_gsm_text() -> None:

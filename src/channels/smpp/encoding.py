@@ -228,6 +228,9 @@ def _encode(
     if encoding is TextEncoding.LATIN1:
         return EncodedText(DataCodingValue.LATIN1, _codec_bytes(text, "latin-1", encoding), encoding)
     if encoding is TextEncoding.ASCII:
+        control = _IA5_CONTROL.search(text)
+        if control is not None:
+            raise _rejected(text, control.start(), encoding)
         return EncodedText(DataCodingValue.IA5, _codec_bytes(text, "ascii", encoding), encoding)
     raise ContentRejected(f"encoding: unsupported text encoding {encoding!r}")
 
@@ -250,11 +253,19 @@ def decode_gsm(data: bytes) -> str:
     return text
 
 
+# Octets that are GSM letters (@ £ $ ¥ è ... ø Å å Δ _ Φ ...) or the escape but ASCII control codes: IA5
+# text containing them is GSM mislabelled as 0x01, node-smpp's default (PROTOCOLS.md §1.9, §10).
+# Only tab, LF and CR of the ASCII controls are sent as IA5; the others would read as GSM letters.
+_GSM_IN_IA5 = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_IA5_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def decode_text(data: bytes, data_coding: int) -> str:
     """Decode short_message / message_payload bytes by their data_coding. Tolerant: never raises;
-    bytes that are not valid in the alphabet become U+FFFD (an odd UCS-2 tail, a lone surrogate)."""
+    bytes that are not valid in the alphabet become U+FFFD (an odd UCS-2 tail, a lone surrogate).
+    IA5 (0x01) holding GSM-only codes is read as the GSM septets it is."""
     alphabet, codec = alphabet_of(data_coding)
-    if alphabet is Alphabet.GSM7:
+    if alphabet is Alphabet.GSM7 or (alphabet is Alphabet.IA5 and _GSM_IN_IA5.search(data) is not None):
         return decode_gsm(data)
     return data.decode(codec, "replace")
 
