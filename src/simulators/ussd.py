@@ -95,6 +95,11 @@ class UssdGatewaySimulator(SmscSimulator):
         sid, account = next(iter(self.accounts.items()))
         return f"ussd+smpp://{sid}:{account.password}@{self.host}:{self.port}?profile={self.profile.name}"
 
+    @property
+    def smpp_url(self) -> str:
+        """The plain ``smpp://`` URL of the same account (for an SmppClient shared with SMS)."""
+        return super().url
+
     async def start(self) -> None:
         await super().start()
         if self.ussd.dial_codes and self.ussd.dial_interval > 0:

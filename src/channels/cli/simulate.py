@@ -15,6 +15,7 @@ _SIMULATORS: dict[str, tuple[str, str]] = {
     "smsc": ("channels.cli.sim_smsc", "command"),
     "ppg": ("channels.cli.sim_ppg", "command"),
     "mmsc": ("channels.cli.sim_mmsc", "command"),
+    "ussd": ("channels.cli.sim_ussd", "command"),
     "ivr": ("channels.cli.sim_ivr", "command"),
 }
 
