@@ -89,6 +89,8 @@ class UssdGatewaySimulator(SmscSimulator):
         self._dialler: asyncio.Task[None] | None = None
         self.collisions = 0
         self.outcomes: dict[str, int] = {}
+        self._ended = 0
+        self._watchers: list[tuple[int, asyncio.Future[None]]] = []
 
     @property
     def url(self) -> str:
@@ -303,6 +305,21 @@ class UssdGatewaySimulator(SmscSimulator):
         self.recorder.record(record)
         if dialogue.done is not None and not dialogue.done.done():
             dialogue.done.set_result(record)
+        self._ended += 1
+        for count, fut in self._watchers:
+            if count <= self._ended and not fut.done():
+                fut.set_result(None)
+
+    async def wait_dialogues(self, count: int, timeout: float | None = None) -> None:
+        """Wait until ``count`` dialogues have ended since the start (each one a transcript record)."""
+        if self._ended >= count:
+            return
+        entry = (count, asyncio.get_running_loop().create_future())
+        self._watchers.append(entry)
+        try:
+            await asyncio.wait_for(entry[1], timeout)
+        finally:
+            self._watchers.remove(entry)
 
     # -- user-initiated dialogues ------------------------------------------------------------------
 

@@ -60,13 +60,6 @@ async def until_receipt(source: Any, timeout: float = 5.0) -> tuple[list[Inbound
         inbound.append(event)
 
 
-async def eventually(predicate: Any, timeout: float = 5.0) -> None:
-    """Wait until the simulator has seen what the client sent (I/O, not timing)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 class Events:
     """``next_event(timeout)`` over a channel's events(), like the Dispatcher's."""
 
@@ -123,7 +116,7 @@ async def test_per_screen_timeout_releases_the_dialogue() -> None:
         await ch.send(ussd(A))
         _, receipt = await until_receipt(Events(ch))
         elapsed = time.monotonic() - started
-        await eventually(lambda: gw.recorder.records)  # the release reached the gateway
+        await gw.wait_dialogues(1, 5)  # the release reached the gateway
     assert receipt.state is DeliveryState.EXPIRED and receipt.detail["outcome"] == "timeout"
     assert receipt.detail["reason"] == "no answer to screen 'plan'"
     assert 0.3 <= elapsed < 5.0
@@ -316,7 +309,7 @@ async def test_close_releases_open_sessions() -> None:
         events = Events(ch)
         await ch.aclose()
         _, receipt = await until_receipt(events)
-        await eventually(lambda: gw.recorder.records)
+        await gw.wait_dialogues(1, 5)
     assert receipt.state is DeliveryState.UNKNOWN and receipt.detail["outcome"] == "closed"
     assert gw.recorder.records[0]["outcome"] == "timeout"  # released by the application
 
