@@ -5,7 +5,7 @@ the standard library's ``email`` parser (never a hand-rolled MIME parser). Pure.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message as EmailMessage
 from email.parser import BytesParser
@@ -73,25 +73,38 @@ def parse_push_body(content_type: str, body: bytes) -> PushBody:
         raise RemoteProtocolError(
             f"PAP: body is {message.get_content_type()}, not multipart/related", status=2000
         )
-    parts = message.get_payload()
-    if not isinstance(parts, list) or len(parts) < 2:
+    split: list[tuple[Mapping[str, str], bytes]] = []
+    for part in message.get_payload():
+        if not isinstance(part, EmailMessage):
+            raise RemoteProtocolError("PAP: malformed multipart body", status=2000)
+        split.append((dict(part.items()), _payload(part)))
+    return push_body_from_parts(split)
+
+
+def push_body_from_parts(parts: Sequence[tuple[Mapping[str, str], bytes]]) -> PushBody:
+    """Check the parts of a PAP request, however split (headers, decoded payload), and name them."""
+    if len(parts) < 2:
         raise RemoteProtocolError(
             "PAP: multipart/related needs a control entity and a content part", status=2000
         )
-    control, content = parts[0], parts[1]
-    if not isinstance(control, EmailMessage) or not isinstance(content, EmailMessage):
-        raise RemoteProtocolError("PAP: malformed multipart body", status=2000)
-    if control.get_content_type() != PAP_CONTROL_TYPE:
-        raise RemoteProtocolError(f"PAP: first part is {control.get_content_type()}", status=2000)
+    (control_headers, control), (content_headers, content) = parts[0], parts[1]
+    control_type = _header(control_headers, "Content-Type") or "text/plain"
+    if control_type.split(";")[0].strip().lower() != PAP_CONTROL_TYPE:
+        raise RemoteProtocolError(f"PAP: first part is {control_type}", status=2000)
     extra = {
         k: str(v)
-        for k, v in content.items()
+        for k, v in content_headers.items()
         if k.lower() not in ("content-type", "content-transfer-encoding")
     }
-    full_type = str(content.get("Content-Type", "text/plain"))
-    return PushBody(
-        control=_payload(control), content=_payload(content), content_type=full_type, content_headers=extra
-    )
+    content_type = _header(content_headers, "Content-Type") or "text/plain"
+    return PushBody(control=control, content=content, content_type=content_type, content_headers=extra)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
 
 
 def _payload(part: EmailMessage) -> bytes:
