@@ -87,6 +87,7 @@ class IvrSimulator:
         self._subscribers: dict[str, set[_Subscriber]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._refuse_until = 0.0
+        self.originate_latency = 0.0  # wall seconds before answering an originate (fault injection)
         self._runner: web.AppRunner | None = None
         self._t0 = 0.0
         self._seq = 0
@@ -121,7 +122,7 @@ class IvrSimulator:
                 web.delete("/ari/playbacks/{pid}", self._stop),
             ]
         )
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -139,9 +140,13 @@ class IvrSimulator:
         await self.aclose()
 
     async def aclose(self) -> None:
+        self._refuse_until = float("inf")  # no new event subscribers while shutting down
         for call in list(self.calls.values()):
             call.cancel_timers()
         self.calls.clear()
+        for subs in self._subscribers.values():
+            for sub in list(subs):
+                await sub.ws.close()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -297,6 +302,8 @@ class IvrSimulator:
             self.active += 1
             self.peak = max(self.peak, self.active)
         call.dial()
+        if self.originate_latency:  # fault injection: the answer is late, the call is placed
+            await asyncio.sleep(self.originate_latency)
         return web.json_response(info.to_json())
 
     async def _list(self, request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from channels.errors import (
     ChannelClosed,
     ContentRejected,
     InvalidRecipient,
+    OutcomeUnknown,
     SendRejected,
 )
 from channels.ivr import IvrClient
@@ -41,6 +42,7 @@ CALLEES = {
     "500": Callee(outcome=ANSWER, ring_time=1.0, digits=("1", "1"), digit_delay=4.0),
     "600": Callee(outcome=ANSWER, ring_time=1.0, hangup_after=4.0),
     "700": Callee(outcome=ANSWER, ring_time=1.0, hangup_after=500.0),
+    "900": Callee(outcome=BUSY, cause=17, setup_time=2.0),
 }
 SPEED = 20.0
 
@@ -232,3 +234,83 @@ async def test_wrong_password_is_an_authentication_error(sim: IvrSimulator) -> N
                 await client.send(call("100"))
     finally:
         await client.aclose()
+
+
+async def test_answering_machine_runs_the_on_machine_step() -> None:
+    script = IvrScript(
+        steps=(
+            IvrStep(name="offer", prompts=(Prompt(sound="offer"),), branches={"1": "yes"}, timeout=0.5),
+            IvrStep(name="yes", result="accepted"),
+            IvrStep(name="vm", prompts=(Prompt(sound="voicemail"),), result="voicemail"),
+        ),
+        on_machine="vm",
+    )
+    scenario = IvrScenario(
+        callees={"800": Callee(outcome=ANSWER, ring_time=1.0, machine=True, digits=("1",))}
+    )
+    async with IvrSimulator(scenario=scenario, speed=SPEED) as sim, IvrClient.from_url(sim.url) as client:
+        msg = call("800", script)
+        await client.send(msg)
+        receipts, replies = await outcomes(client, {msg.id})
+    r = receipts[msg.id]
+    assert (r.detail["answered_by"], r.detail["result"], r.detail["digits"]) == (
+        "machine_start",
+        "voicemail",
+        "",
+    )
+    assert replies == [] and sim.recorder.records[0]["prompts"] == ["sound:voicemail"]
+
+
+async def test_gateway_gone_mid_call_still_gives_every_call_an_outcome() -> None:
+    scenario = IvrScenario(callees=CALLEES, media_seconds={"sound:long": 1000.0})
+    sim = IvrSimulator(scenario=scenario, speed=SPEED)
+    await sim.start()
+    client = IvrClient.from_url(sim.url, events_grace=0.5, hangup_grace=0.3, answer_grace=0.3)
+    try:
+        await client.connect()
+        up, ringing = call("700", LONG), call("300", IvrScript(steps=LONG.steps, ring_timeout=300.0))
+        for m in (up, ringing):
+            await client.send(m)
+        await until(lambda: up.id in sim.calls and sim.calls[up.id].playing is not None)
+        await sim.aclose()  # the gateway dies: no events, no REST, no reconnect
+        receipts, _ = await outcomes(client, {up.id, ringing.id}, timeout=10)
+    finally:
+        await client.aclose()
+    assert (receipts[up.id].detail["status"], receipts[up.id].detail["reason"]) == (
+        "completed",
+        "events-lost",
+    )
+    assert receipts[ringing.id].detail["status"] == "canceled"
+    assert {r.detail["observed"] for r in receipts.values()} == {False}
+
+
+async def test_an_internal_error_still_reports_the_call(
+    sim: IvrSimulator, client: IvrClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, event: object, now: float) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("channels.ivr.session.CallSession.handle_event", broken)
+    msg = call("700", LONG)
+    await client.send(msg)
+    receipts, _ = await outcomes(client, {msg.id})
+    assert receipts[msg.id].detail["reason"] == "internal-error"
+    await until(lambda: not sim.calls)  # and the call was hung up at the gateway
+
+
+async def test_unanswered_originate_is_adopted_when_the_call_exists(sim: IvrSimulator) -> None:
+    sim.originate_latency = 0.5
+    async with IvrClient.from_url(sim.url, request_timeout=0.2) as client:
+        msg = call("100")
+        result = await client.send(msg)  # timed out, but GET /channels/{id} found the call
+        assert result.remote_ids == (msg.id,)
+        receipts, _ = await outcomes(client, {msg.id})
+        assert receipts[msg.id].detail["status"] == "completed"
+        # busy after 100 ms, while the events WebSocket is down; the originate answer never comes:
+        # no event, no channel left to find, so the client cannot know and says so
+        pending = asyncio.create_task(client.send(call("900")))
+        await until(lambda: sim.originated == 2)
+        await sim.drop_events(refuse_for=1.0)
+        with pytest.raises(OutcomeUnknown):
+            await pending
+        assert sim.recorder.records[-1]["outcome"] == "busy"

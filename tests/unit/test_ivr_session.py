@@ -390,3 +390,32 @@ def test_start_twice_is_an_error() -> None:
     s, _ = new()
     with pytest.raises(RuntimeError):
         s.start(1.0)
+
+
+def test_events_lost_without_resync_hang_up_after_the_grace() -> None:
+    s, _ = new(lost_grace=30.0, hangup_grace=5.0)
+    answer(s, 1.0)
+    s.take_commands()
+    s.connection_lost(2.0)
+    assert s.get_timer() == pytest.approx(32.0)  # a prompt is playing: only the guards are armed
+    s.handle_timer(31.9)
+    assert s.take_commands() == []
+    s.handle_timer(32.0)
+    assert s.take_commands() == [Hangup(CID)]
+    s.handle_timer(37.0)
+    (end,) = s.take_events()
+    assert isinstance(end, CallEnded)
+    assert (end.result.reason, end.result.observed, end.result.status) == (
+        "events-lost",
+        False,
+        CallStatus.COMPLETED,
+    )
+
+
+def test_resync_clears_the_lost_guard() -> None:
+    s, _ = new(lost_grace=30.0)
+    s.connection_lost(1.0)
+    assert s.get_timer() == pytest.approx(31.0)
+    s.resync(chan("Ringing"), 2.0)
+    assert s.get_timer() == pytest.approx(40.1)  # back to the ring guard
+    assert s.phase is Phase.RINGING

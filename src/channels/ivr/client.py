@@ -42,7 +42,7 @@ from channels.errors import (
 from channels.ivr.events import AriEvent, ChannelInfo, decode_event, event_channel_id
 from channels.ivr.rest import AriRest
 from channels.ivr.script import CompiledScript, compile_script
-from channels.ivr.session import CallEnded, CallSession, DigitsCollected, Originate
+from channels.ivr.session import CallEnded, CallSession, DigitsCollected, Hangup, Originate
 from channels.ivr.settings import IvrSettings
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.results import DeliveryReceipt, Event, InboundMessage, SendResult
@@ -69,6 +69,7 @@ class _Call:
     session: CallSession
     caller_id: str | None
     inbox: asyncio.Queue[_Input] = field(default_factory=asyncio.Queue)
+    heard_from: bool = False  # the gateway sent an event about this call
     task: asyncio.Task[None] | None = None
 
 
@@ -260,6 +261,7 @@ class IvrClient:
             answer_grace=s.answer_grace,
             hangup_grace=s.hangup_grace,
             max_duration=s.max_duration,
+            lost_grace=s.events_grace,
         )
         session.start(self._clock.monotonic())
         originate = session.take_commands()[0]
@@ -268,10 +270,14 @@ class IvrClient:
         self._calls[message.id] = call  # before the POST: events may overtake its answer
         try:
             try:
-                await self._rest.originate(originate)
+                channel = await self._rest.originate(originate)
             except OutcomeUnknown:
                 if not await self._adopt(call):
                     raise
+            else:
+                if channel.id != originate.channel_id:  # its events would never reach this call
+                    await self._rest.execute(Hangup(channel.id))
+                    raise RemoteProtocolError(f"gateway ignored channelId (gave {channel.id!r})")
         except BaseException:
             self._calls.pop(message.id, None)
             raise
@@ -282,7 +288,7 @@ class IvrClient:
 
     async def _adopt(self, call: _Call) -> bool:
         """After an unanswered originate: did the call exist after all? (events, or the channel)."""
-        if not call.inbox.empty():
+        if call.heard_from:
             return True
         assert self._rest is not None
         try:
@@ -308,6 +314,12 @@ class IvrClient:
                     session.handle_event(item, now)
                 await self._execute(call)
                 self._emit(call)
+        except Exception:  # a bug must not leave the call without an outcome
+            log.exception("ivr.call.internal_error", message_id=call.message.id)
+            session.abort(self._clock.monotonic(), reason="internal-error")
+            self._emit(call)
+            with contextlib.suppress(Exception):
+                await self._execute(call)
         finally:  # ended, or cancelled by aclose() (which then reports the outcome)
             self._calls.pop(session.channel_id, None)
             self._slots.release()
@@ -419,6 +431,7 @@ class IvrClient:
             channel_id = event_channel_id(event)
             call = self._calls.get(channel_id) if channel_id is not None else None
             if call is not None:
+                call.heard_from = True
                 call.inbox.put_nowait(event)
 
     async def _resync_all(self) -> None:

@@ -11,7 +11,6 @@ sent is a :class:`~channels.errors.TransportError`.
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -70,11 +69,10 @@ class AriRest:
         method: str,
         path: str,
         params: dict[str, str] | None = None,
-        body: Any = None,
     ) -> tuple[int, str]:
         try:
             async with self._http.request(
-                method, self._base + path, params=params, json=body, timeout=self._timeout
+                method, self._base + path, params=params, timeout=self._timeout
             ) as resp:
                 return resp.status, await resp.text()
         except aiohttp.ClientConnectorError as exc:
@@ -82,23 +80,24 @@ class AriRest:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise OutcomeUnknown(f"ARI {method} {path}: no answer: {exc!r}") from exc
 
-    async def originate(self, cmd: Originate, variables: dict[str, str] | None = None) -> ChannelInfo:
+    async def originate(self, cmd: Originate) -> ChannelInfo:
         """``POST /ari/channels``; returns the created channel or raises by ``ORIGINATE_ERRORS``."""
         params = {
             "endpoint": cmd.endpoint,
             "app": cmd.app,
             "channelId": cmd.channel_id,
-            "timeout": str(round(cmd.timeout)),
+            "timeout": str(max(1, round(cmd.timeout))),
         }
         if cmd.app_args:
             params["appArgs"] = ",".join(cmd.app_args)
         if cmd.caller_id:
             params["callerId"] = cmd.caller_id
-        status, text = await self._request(
-            "POST", "/channels", params, {"variables": variables} if variables else None
-        )
-        if status == 200:
-            return self._channel(text)
+        status, text = await self._request("POST", "/channels", params)
+        if status == 200:  # accepted: a body we cannot read does not undo the call
+            try:
+                return self._channel(text)
+            except RemoteProtocolError:
+                return ChannelInfo(id=cmd.channel_id)
         error = ORIGINATE_ERRORS.get(status, SendRejected)
         message = f"originate refused: HTTP {status}: {_message(text)}"
         if issubclass(error, SendRejected):

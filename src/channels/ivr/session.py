@@ -87,6 +87,7 @@ class CallSession:
         answer_grace: float = 10.0,
         hangup_grace: float = 5.0,
         max_duration: float = 600.0,
+        lost_grace: float = 30.0,
     ) -> None:
         self.channel_id = channel_id
         self.script = script
@@ -100,7 +101,7 @@ class CallSession:
             ring_timeout if ring_timeout is not None else script.script.ring_timeout,
         )
         self._tts, self._answer_grace, self._hangup_grace = tts_scheme, answer_grace, hangup_grace
-        self._max_duration = max_duration
+        self._max_duration, self._lost_grace = max_duration, lost_grace
         self._commands: list[Command] = []
         self._events: list[SessionEvent] = []
         self._deadlines: dict[str, float] = {}
@@ -181,12 +182,16 @@ class CallSession:
                 self._TIMERS[name](self, now)
 
     def connection_lost(self, now: float) -> None:
-        """The event stream broke: events from now on may be lost until :meth:`resync`."""
+        """The event stream broke: events may be lost until :meth:`resync`. Without a resync within
+        ``lost_grace`` the call is hung up (blind calls are not left running)."""
         self._lost_playing = self._playing
+        if self.phase not in (Phase.NEW, Phase.ENDED):
+            self._deadlines.setdefault("lost", now + self._lost_grace)
 
     def resync(self, channel: ChannelInfo | None, now: float) -> None:
         """The state of our channel after a reconnect (``GET /ari/channels/{id}``; None = 404)."""
         lost, self._lost_playing = self._lost_playing, None
+        self._deadlines.pop("lost", None)
         if self.phase is Phase.ENDED:
             return
         if channel is None:
@@ -387,6 +392,13 @@ class CallSession:
         self._reason = "max-duration"
         self._end(self._result, now)
 
+    def _lost_expired(self, now: float) -> None:
+        self._reason = "events-lost"
+        if self.phase is Phase.HANGING_UP:
+            self._hangup_expired(now)
+        else:
+            self._end(self._result, now)
+
     def _hangup_expired(self, now: float) -> None:
         self._finish(self._req_cause, "", None, now, observed=False, reason=self._reason or "no-destroy")
 
@@ -395,4 +407,5 @@ class CallSession:
         "gather": _gather_expired,
         "max": _max_expired,
         "hangup": _hangup_expired,
+        "lost": _lost_expired,
     }

@@ -26,7 +26,11 @@ class IvrSettings:
 
     ``channels`` is the trunk's channel count: at most that many calls are in progress at once.
     ``cps`` caps call attempts per second (0: no cap). ``endpoint`` is the dial string with
-    ``{number}`` for the callee. ``ring_timeout`` overrides the script's. Times are seconds.
+    ``{number}`` for the callee. ``ring_timeout`` overrides the script's. Guards: a call not
+    answered within its ring timeout + ``answer_grace`` is cancelled; one whose ChannelDestroyed
+    does not come within ``hangup_grace`` of the hang-up is reported anyway; one longer than
+    ``max_duration`` is hung up; one whose events were lost and not resynchronised within
+    ``events_grace`` is hung up. Times are seconds.
     """
 
     base_url: str = "http://127.0.0.1:8088/ari"
@@ -44,6 +48,7 @@ class IvrSettings:
     answer_grace: float = 10.0
     hangup_grace: float = 5.0
     max_duration: float = 600.0
+    events_grace: float = 30.0
     heartbeat: float = 15.0
     reconnect_initial: float = 0.05
     reconnect_max: float = 5.0
@@ -56,7 +61,14 @@ class IvrSettings:
             raise ConfigurationError("channels: must be >= 1")
         if self.cps < 0:
             raise ConfigurationError("cps: must be >= 0")
-        for name in ("request_timeout", "connect_timeout", "answer_grace", "hangup_grace", "max_duration"):
+        for name in (
+            "request_timeout",
+            "connect_timeout",
+            "answer_grace",
+            "hangup_grace",
+            "max_duration",
+            "events_grace",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigurationError(f"{name}: must be > 0")
         if not self.app:
@@ -133,6 +145,7 @@ _OPTIONS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "answer_grace": ("answer_grace", _float("answer_grace")),
     "hangup_grace": ("hangup_grace", _float("hangup_grace")),
     "max_duration": ("max_duration", _float("max_duration")),
+    "events_grace": ("events_grace", _float("events_grace")),
     "heartbeat": ("heartbeat", _float("heartbeat")),
     "name": ("name", str),
 }
