@@ -97,6 +97,7 @@ class ContactCapPolicy:
         self.caps = tuple(caps)
         self.numbers = numbers or Numbers()
         self.on_full = on_full
+        self._days: dict[ZoneInfo, tuple[datetime, datetime]] = {}
         longest = max((c.period for c in caps if c.period != "day"), default=timedelta(0))
         self._retention_us = max(longest, timedelta(hours=26)) // ONE_US  # a local day lasts ≤ 25 h
 
@@ -109,12 +110,19 @@ class ContactCapPolicy:
                 continue
             age = reset = timedelta(0)
             if now is not None and cap.period == "day":
-                tz = self._zone(message)
-                age, reset = now - local_midnight(now, tz), next_local_midnight(now, tz) - now
+                start, end = self._day(self._zone(message), now)
+                age, reset = now - start, end - now
             elif isinstance(cap.period, timedelta):
                 age = cap.period
             checks.append(CapCheck(f"{sub}:{cap.scope}", age // ONE_US, cap.limit, reset // ONE_US))
         return CapRequest(message.id, tuple(checks), sub)
+
+    def _day(self, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+        """The recipient's current local day as [start, end) instants (cached per zone)."""
+        day = self._days.get(tz)
+        if day is None or not day[0] <= now < day[1]:
+            day = self._days[tz] = (local_midnight(now, tz), next_local_midnight(now, tz))
+        return day
 
     def _zone(self, message: Message) -> ZoneInfo:
         if message.timezone:

@@ -24,6 +24,8 @@ from channels.errors import ConfigurationError
 _CACHE_LIMIT = 200_000
 _DROP = str.maketrans("", "", " -().\u00a0")
 UNKNOWN_ZONE = "Etc/Unknown"
+# Every prefix of every key of the zone table: the longest-prefix walk stops as soon as it leaves it.
+_TZ_PREFIXES = frozenset(k[:n] for k in TIMEZONE_DATA for n in range(1, len(k) + 1))
 
 
 def zone(name: str) -> ZoneInfo:
@@ -91,12 +93,14 @@ class Numbers:
         return found
 
     def _lookup_zone(self, key: str) -> ZoneInfo:
-        for n in range(min(len(key), TIMEZONE_LONGEST_PREFIX), 0, -1):
-            names = TIMEZONE_DATA.get(key[:n])
-            if names is not None:
-                if len(names) == 1 and names[0] != UNKNOWN_ZONE:
-                    return self.named_zone(names[0])
-                return self.default_zone
+        names: tuple[str, ...] | None = None
+        for n in range(1, min(len(key), TIMEZONE_LONGEST_PREFIX) + 1):
+            prefix = key[:n]
+            if prefix not in _TZ_PREFIXES:
+                break  # no longer prefix exists in the table
+            names = TIMEZONE_DATA.get(prefix, names)
+        if names is not None and len(names) == 1 and names[0] != UNKNOWN_ZONE:
+            return self.named_zone(names[0])
         return self.default_zone
 
     def named_zone(self, name: str) -> ZoneInfo:

@@ -59,6 +59,15 @@ def parse_days(text: str) -> list[int]:
     return days
 
 
+def _covers_day(windows: Sequence[Window]) -> bool:
+    reach = 0
+    for start, end in windows:  # sorted by start
+        if start > reach:
+            return False
+        reach = max(reach, end)
+    return reach >= DAY
+
+
 class Schedule:
     """Allowed windows per weekday plus closed holiday dates (all in the recipient's local time)."""
 
@@ -69,6 +78,7 @@ class Schedule:
         if not any(self.windows):
             raise ConfigurationError("quiet hours: no window on any weekday, nothing could ever be sent")
         self.holidays = frozenset(holidays)
+        self._all_day = tuple(_covers_day(w) for w in self.windows)
 
     @classmethod
     def parse(cls, spec: Mapping[str, str], holidays: Iterable[date | str] = ()) -> Schedule:
@@ -86,12 +96,20 @@ class Schedule:
         secs = local.hour * 3600 + local.minute * 60 + local.second
         return any(s <= secs < e for s, e in self.windows[local.weekday()])
 
+    def _uniform(self, day: date) -> bool | None:
+        """True if open all day, False if closed all day, None if it opens or closes during it."""
+        if day in self.holidays or not self.windows[day.weekday()]:
+            return False
+        return True if self._all_day[day.weekday()] else None
+
     def next_change(self, now: datetime, tz: ZoneInfo) -> tuple[bool, datetime]:
         """Whether it is open at ``now`` in ``tz``, and the first later instant that is not."""
         state = self.is_open(now.astimezone(tz))
         today = now.astimezone(tz).date()
         for offset in range(-1, _HORIZON_DAYS):
             day = today + timedelta(days=offset)
+            if self._uniform(day) is state:
+                continue  # open (or closed) all day, as now: nothing changes on this day
             bounds = {0, DAY} | {b for w in self.windows[day.weekday()] for b in w}
             candidates = sorted(t for b in bounds for t in instants(day, b, tz) if t > now)
             for t in candidates:

@@ -87,6 +87,8 @@ class RateLimitPolicy:
             Scope.CAMPAIGN: lambda m: m.campaign_id,
             Scope.CHANNEL: lambda m: m.kind.value,
         }
+        self._keys = tuple(self._key[limit.per] for limit in self.limits)
+        self._by_values: dict[tuple[str | None, ...], tuple[Bucket, ...]] = {}
 
     def _bucket(self, index: int, value: str) -> Bucket:
         bucket = self._buckets.get((index, value))
@@ -99,13 +101,13 @@ class RateLimitPolicy:
 
     def request(self, message: Message) -> RateRequest:
         """The buckets this message passes (a limit whose key is unknown for it does not apply)."""
-        buckets = []
-        for i, limit in enumerate(self.limits):
-            value = self._key[limit.per](message)
-            if value is not None:
-                buckets.append(self._bucket(i, value))
-        cost = self.cost(message) if self.cost else 1
-        return RateRequest(message.id, tuple(buckets), cost)
+        values = tuple(key(message) for key in self._keys)
+        buckets = self._by_values.get(values)
+        if buckets is None:
+            buckets = tuple(self._bucket(i, v) for i, v in enumerate(values) if v is not None)
+            if len(self._by_values) < 100_000:
+                self._by_values[values] = buckets
+        return RateRequest(message.id, buckets, self.cost(message) if self.cost else 1)
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
         return (await self.evaluate_many([message], now))[0]

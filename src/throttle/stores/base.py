@@ -5,20 +5,19 @@ transaction or one Redis round trip (DESIGN §6); a single decision is a batch o
 as integer microseconds (``now_us``) and every wait comes back *relative* to the store's own now, so a
 store that keeps its own clock (Redis ``TIME``, PROTOCOLS.md §10) and one that takes the caller's give
 the caller the same kind of answer. The shared behaviour suite (tests/integration/test_throttle_stores.py)
-runs these semantics against every implementation.
+runs these semantics against every implementation. Requests are named tuples: a chunk creates
+thousands of them, and a tuple is the cheapest immutable record Python builds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 US = 1_000_000  # microseconds per second
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
     """One GCRA bucket: ``interval_us`` between messages (1/rate) and ``burst`` extra messages allowed
     at once after idle time (0 = strictly smooth)."""
 
@@ -27,8 +26,7 @@ class Bucket:
     burst: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class RateRequest:
+class RateRequest(NamedTuple):
     """One send checked against all of ``buckets`` at once. ``token`` (the Message.id) names the
     reservation made when the send must wait; ``cost`` counts parts (segments) for part-based limits."""
 
@@ -37,8 +35,7 @@ class RateRequest:
     cost: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class CapCheck:
+class CapCheck(NamedTuple):
     """At most ``limit`` members of ``key`` younger than ``max_age_us`` (a rolling window, or the time
     since the recipient's local midnight for a calendar day). A full rolling window frees a place when
     its oldest counted member ages out; a calendar day (``reset_us`` > 0) when it ends, ``reset_us``
@@ -50,8 +47,7 @@ class CapCheck:
     reset_us: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class CapRequest:
+class CapRequest(NamedTuple):
     """Count ``member`` (the Message.id) under every check's key, if no check is full. ``group`` (the
     subscriber) is what all the checks' keys share: the Redis store makes it their hash tag."""
 

@@ -5,25 +5,36 @@ of decisions is one pipelined round trip. Time is the server's ``TIME`` by defau
 skewed clocks still share one limit (PROTOCOLS.md §10, redis/docs#3788); ``time_source="caller"``
 uses the ``now`` the policies pass (tests with a fake clock). Keys carry hash tags so every script's
 keys share a slot on Redis Cluster: all rate buckets under ``{ns:rate}`` (one send is checked against
-all its buckets atomically), each id under its own tag, each subscriber's caps under the subscriber.
-A lost connection raises :class:`~channels.errors.TransportError`: a policy never allows by default.
+all its buckets atomically); ids, and each subscriber's caps, under one of 16 shard tags, so a chunk
+is one script call on a single server and at most 16 on a cluster. A lost connection raises
+:class:`~channels.errors.TransportError`: a policy never allows by default.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Awaitable, Sequence
 from typing import Any, Literal, TypeVar
 
 import redis.asyncio as aioredis
 import redis.exceptions as rexc
+from redis.asyncio.cluster import RedisCluster
 
 from channels.errors import ChannelsError, TransportError
 from throttle.stores.base import CapRequest, RateRequest
-from throttle.stores.redis_lua import CAP_RESERVE, CLAIM, RATE_ACQUIRE, RATE_RELEASE
+from throttle.stores.redis_lua import (
+    CAP_RELEASE,
+    CAP_RESERVE,
+    CLAIM,
+    OPTOUT_CHECK,
+    RATE_ACQUIRE,
+    RATE_RELEASE,
+)
 
 T = TypeVar("T")
 TimeSource = Literal["server", "caller"]
 RESERVATION_GRACE_MS = 60_000
+SHARDS = 16  # hash tags for ids and subscribers' caps: a chunk is at most 16 calls on a cluster
 
 
 async def guarded(awaitable: Awaitable[T]) -> T:
@@ -39,7 +50,7 @@ async def guarded(awaitable: Awaitable[T]) -> T:
 class _Scripts:
     """Lua scripts by sha, loaded on first use and again after a server restart (NOSCRIPT)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis | RedisCluster) -> None:
         self._client = client
         self._sha: dict[str, str] = {}
 
@@ -57,41 +68,43 @@ class _Scripts:
                 raise
         return await guarded(self._client.evalsha(await self._load(lua), len(keys), *keys, *args))
 
-    async def call_many(self, lua: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list[Any]:
-        """One pipelined round trip of many calls of one script (each call atomic on its own)."""
-        sha = self._sha.get(lua) or await self._load(lua)
-        results = await self._pipeline(sha, calls)
-        missing = [i for i, r in enumerate(results) if isinstance(r, rexc.NoScriptError)]
-        if missing:
-            sha = await self._load(lua)
-            again = await self._pipeline(sha, [calls[i] for i in missing])
-            for i, r in zip(missing, again, strict=True):
-                results[i] = r
-        for r in results:
-            if isinstance(r, Exception):
-                await guarded(_raise(r))
-        return results
 
-    async def _pipeline(self, sha: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list[Any]:
-        pipe = self._client.pipeline(transaction=False)
-        for keys, args in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
-        return list(await guarded(pipe.execute(raise_on_error=False)))
+def _text(reply: Any) -> str:
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
-async def _raise(exc: Exception) -> None:
-    raise exc
+def shard(value: str) -> int:
+    """Which of the SHARDS hash tags a key belongs to (spreads ids and subscribers over slots)."""
+    return zlib.crc32(value.encode()) % SHARDS
 
 
 class _Base:
-    def __init__(self, scripts: _Scripts, client: aioredis.Redis, ns: str, time_source: TimeSource) -> None:
+    def __init__(
+        self,
+        scripts: _Scripts,
+        client: aioredis.Redis | RedisCluster,
+        ns: str,
+        time_source: TimeSource,
+        cluster: bool,
+    ) -> None:
         self._scripts = scripts
         self._client = client
         self._ns = ns
         self._caller_time = time_source == "caller"
+        self._cluster = cluster
 
     def _now(self, now_us: int) -> str:
         return str(now_us) if self._caller_time else ""
+
+    def _groups(self, tags: Sequence[int]) -> list[list[int]]:
+        """Request indexes per script call: all in one on a single server, one call per hash tag on
+        a cluster (a script's keys must share a slot there)."""
+        if not self._cluster:
+            return [list(range(len(tags)))]
+        groups: dict[int, list[int]] = {}
+        for i, tag in enumerate(tags):
+            groups.setdefault(tag, []).append(i)
+        return list(groups.values())
 
 
 class RedisRateStore(_Base):
@@ -111,13 +124,13 @@ class RedisRateStore(_Base):
             return []
         keys, index, tokens = self._keys(requests)
         buckets = {b.name: b for r in requests for b in r.buckets}
-        args: list[Any] = [self._now(now_us), max_wait_us, len(index)]
-        for name in index:
-            args += (buckets[name].interval_us, buckets[name].burst)
-        args.append(RESERVATION_GRACE_MS)
-        for req in requests:
-            args += (tokens[req.token], req.cost, len(req.buckets), *(index[b.name] for b in req.buckets))
-        out = await self._scripts.call(RATE_ACQUIRE, keys, args)
+        spec = " ".join(f"{buckets[name].interval_us} {buckets[name].burst}" for name in index)
+        per = " ".join(
+            f"{tokens[r.token]} {r.cost} {len(r.buckets)} " + " ".join(str(index[b.name]) for b in r.buckets)
+            for r in requests
+        )
+        args = [self._now(now_us), max_wait_us, RESERVATION_GRACE_MS, spec, per]
+        out = _text(await self._scripts.call(RATE_ACQUIRE, keys, args)).split(",")
         return [int(w) for w in out[1:]]
 
     async def release(self, requests: Sequence[RateRequest], now_us: int) -> None:
@@ -133,39 +146,54 @@ class RedisRateStore(_Base):
 
 class RedisIdempotencyStore(_Base):
     def _key(self, mid: str) -> str:
-        return f"{self._ns}:id:{{{mid}}}"
+        return f"{{{self._ns}:id:{shard(mid)}}}:{mid}"
 
     async def claim(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]:
-        now = self._now(now_us)
-        out = await self._scripts.call_many(CLAIM, [([self._key(i)], [now, ttl_us]) for i in ids])
-        return [bool(r) for r in out]
+        out = [False] * len(ids)
+        keys = [self._key(i) for i in ids]
+        for group in self._groups([shard(i) for i in ids]):
+            args = [self._now(now_us), ttl_us]
+            reply = _text(await self._scripts.call(CLAIM, [keys[i] for i in group], args))
+            for i, flag in zip(group, reply, strict=True):
+                out[i] = flag == "1"
+        return out
 
     async def release(self, ids: Sequence[str]) -> None:
-        if ids:
-            await guarded(self._client.delete(*(self._key(i) for i in ids)))
+        keys = [self._key(i) for i in ids]
+        for group in self._groups([shard(i) for i in ids]):
+            await guarded(self._client.delete(*(keys[i] for i in group)))
 
 
 class RedisCapStore(_Base):
     def _keys(self, req: CapRequest) -> list[str]:
-        return [f"{self._ns}:cap:{{{req.group}}}:{c.key}" for c in req.checks]
+        tag = f"{{{self._ns}:cap:{shard(req.group)}}}"
+        return [f"{tag}:{c.key}" for c in req.checks]
 
     async def reserve(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
-        now = self._now(now_us)
-        calls = []
-        for req in requests:
-            args: list[Any] = [now, retention_us, req.member]
-            for c in req.checks:
-                args += (c.max_age_us, c.limit, c.reset_us)
-            calls.append((self._keys(req), args))
-        out = await self._scripts.call_many(CAP_RESERVE, calls)
-        return [int(r[1]) for r in out]
+        out = [0] * len(requests)
+        for group in self._groups([shard(r.group) for r in requests]):
+            keys: list[str] = []
+            spec: list[str] = []
+            for i in group:
+                req = requests[i]
+                keys += self._keys(req)
+                spec.append(str(len(req.checks)))
+                spec.extend(f"{c.max_age_us} {c.limit} {c.reset_us}" for c in req.checks)
+            args = [self._now(now_us), retention_us, " ".join(spec), *(requests[i].member for i in group)]
+            reply = _text(await self._scripts.call(CAP_RESERVE, keys, args)).split(",")
+            for i, wait in zip(group, reply, strict=True):
+                out[i] = int(wait)
+        return out
 
     async def release(self, requests: Sequence[CapRequest]) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for req in requests:
-            for key in self._keys(req):
-                pipe.zrem(key, req.member)
-        await guarded(pipe.execute())
+        for group in self._groups([shard(r.group) for r in requests]):
+            keys: list[str] = []
+            args: list[Any] = []
+            for i in group:
+                keys += self._keys(requests[i])
+                args += (requests[i].member, len(requests[i].checks))
+            if keys:
+                await self._scripts.call(CAP_RELEASE, keys, args)
 
 
 class RedisOptOutStore(_Base):
@@ -184,8 +212,8 @@ class RedisOptOutStore(_Base):
     async def contains(self, numbers: Sequence[str]) -> list[bool]:
         if not numbers:
             return []
-        found = await guarded(self._client.hmget(self._key, list(numbers)))
-        return [v is not None for v in found]
+        reply = _text(await self._scripts.call(OPTOUT_CHECK, [self._key], list(numbers)))
+        return [flag == "1" for flag in reply]
 
 
 class RedisStore:
@@ -196,7 +224,7 @@ class RedisStore:
 
     def __init__(
         self,
-        client: aioredis.Redis | None = None,
+        client: aioredis.Redis | RedisCluster | None = None,
         *,
         url: str | None = None,
         namespace: str = "throttle",
@@ -208,11 +236,12 @@ class RedisStore:
         if time_source not in ("server", "caller"):
             raise ValueError(f"time_source must be 'server' or 'caller', not {time_source!r}")
         self._owned = client is None
-        self.client: aioredis.Redis = client or aioredis.Redis.from_url(
+        self.client: aioredis.Redis | RedisCluster = client or aioredis.Redis.from_url(
             str(url), socket_timeout=timeout, socket_connect_timeout=timeout
         )
         scripts = _Scripts(self.client)
-        parts = (scripts, self.client, namespace, time_source)
+        cluster = isinstance(self.client, RedisCluster)
+        parts = (scripts, self.client, namespace, time_source, cluster)
         self.rate = RedisRateStore(*parts)
         self.ids = RedisIdempotencyStore(*parts)
         self.caps = RedisCapStore(*parts)
