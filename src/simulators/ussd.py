@@ -102,6 +102,10 @@ class UssdGatewaySimulator(SmscSimulator):
         """The plain ``smpp://`` URL of the same account (for an SmppClient shared with SMS)."""
         return super().url
 
+    async def __aenter__(self) -> UssdGatewaySimulator:
+        await self.start()
+        return self
+
     async def start(self) -> None:
         await super().start()
         if self.ussd.dial_codes and self.ussd.dial_interval > 0:

@@ -151,7 +151,7 @@ async def test_second_push_is_queued_never_interleaved() -> None:
         first, second = ussd(A), ussd(A, UssdMenu.notification("Welcome to the monthly plan"))
         results = await asyncio.gather(ch.send(first), ch.send(second))
         assert [r.message_id for r in results] == [first.id, second.id]
-        receipts = []
+        receipts: list[DeliveryReceipt] = []
         while len(receipts) < 2:
             event = await events.next_event(5)
             if isinstance(event, DeliveryReceipt):

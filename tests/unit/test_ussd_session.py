@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from channels import ContentRejected, DeliveryState, UssdMenu, UssdScreen
@@ -34,13 +36,13 @@ def session(menu: UssdMenu = MENU, **kw: object) -> UssdSession:
     return UssdSession(compiled(menu), timers=kw.pop("timers", timers), **kw)  # type: ignore[arg-type]
 
 
-def only_push(outputs: list[object]) -> Push:
+def only_push(outputs: Sequence[object]) -> Push:
     pushes = [o for o in outputs if isinstance(o, Push)]
     assert len(pushes) == 1
     return pushes[0]
 
 
-def finished(outputs: list[object]) -> Finished:
+def finished(outputs: Sequence[object]) -> Finished:
     assert isinstance(outputs[-1], Finished)
     return outputs[-1]
 
@@ -111,7 +113,7 @@ def test_three_level_menu_to_a_result() -> None:
     out = s.answer("y", T0 + 12)
     end = only_push(out)
     assert (end.kind, end.screen, end.encoded.data, end.end) == (Outbound.END, None, b"Thank you", True)
-    assert s.phase is Phase.CLOSING and s.get_timer() is None
+    assert str(s.phase) == Phase.CLOSING and s.get_timer() is None
     done = finished(s.accepted(T0 + 12.5))
     assert done.outcome is Outcome.COMPLETED and done.state is DeliveryState.DELIVERED
     assert done.path == ("main", "plan", "confirm")

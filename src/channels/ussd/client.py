@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections import deque
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,27 +25,25 @@ import structlog
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import UssdMenu
-from channels.errors import ChannelClosed, ChannelsError, ContentRejected, InvalidRecipient, SendRejected
+from channels.errors import ChannelClosed, ChannelsError, ContentRejected, InvalidRecipient
 from channels.message import ChannelKind, Message, mask_msisdn, new_message_id
-from channels.results import DeliveryReceipt, Event, InboundMessage, SendResult
+from channels.results import Event, SendResult
 from channels.smpp import pdu as codec
 from channels.smpp.client import SmppClient
 from channels.smpp.constants import CommandId, Tag
 from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
 from channels.ussd.config import BusyPolicy, UssdConfig, split_url
+from channels.ussd.events import answer_event, begin_event, session_receipt
 from channels.ussd.menu import CompiledMenu, compile_menu, release_menu
 from channels.ussd.profile import Inbound
 from channels.ussd.routing import Handler, ServiceCodes, UssdRequest, source_address
-from channels.ussd.session import Answered, Finished, Output, Push, UssdSession
+from channels.ussd.session import Answered, Output, Push, UssdSession
+from channels.ussd.subscribers import RESERVED, SubscriberBusy, Subscribers
+
+__all__ = ["SubscriberBusy", "UssdChannel"]
 
 log = structlog.get_logger(__name__)
-
-_RESERVED = object()  # a subscriber taken for a session that is about to open
-
-
-class SubscriberBusy(SendRejected):
-    """The subscriber already has a USSD session open (``on_busy=refuse``, or the queue timed out)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -87,8 +84,9 @@ class UssdChannel:
         self._prev_hook = client.deliver_hook
         client.deliver_hook = self._on_deliver
         self._sessions: dict[tuple[str, int], _Live] = {}
-        self._busy: dict[str, object] = {}  # msisdn -> its open _Live, a waiter's future, or _RESERVED
-        self._waiters: dict[str, deque[asyncio.Future[None]]] = {}
+        self._subscribers = Subscribers(
+            queue=self.config.on_busy is BusyPolicy.QUEUE, queue_timeout=self.config.queue_timeout
+        )
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._menus: dict[int, tuple[UssdMenu, CompiledMenu]] = {}
@@ -128,10 +126,7 @@ class UssdChannel:
         if self._closed:
             return
         self._closed = True
-        for queue in self._waiters.values():
-            for fut in queue:
-                if not fut.done():
-                    fut.set_exception(ChannelClosed("USSD channel closed"))
+        self._subscribers.close()
         now = self._now()
         for live in list(self._sessions.values()):
             self._apply(live, live.machine.close(now))
@@ -166,7 +161,7 @@ class UssdChannel:
         if not msisdn.isdigit() or len(msisdn) > 20:
             raise InvalidRecipient(f"message {message.id}: {mask_msisdn(message.to)} is not a number")
         compiled = self._compile(menu)
-        await self._reserve(msisdn, message.id)
+        await self._subscribers.reserve(msisdn, message.id)
         machine = UssdSession(compiled, timers=self.config.timers, await_confirm=self.profile.ussn_confirm)
         cfg = self.client.config
         source = source_address(message.sender or cfg.default_sender, cfg)
@@ -200,48 +195,6 @@ class UssdChannel:
         self._menus[id(menu)] = (menu, compiled)
         return compiled
 
-    async def _reserve(self, msisdn: str, message_id: str) -> None:
-        """Take the subscriber for a new session: at once, after the open one (queue), or never."""
-        if msisdn not in self._busy and not self._waiters.get(msisdn):
-            self._busy[msisdn] = _RESERVED
-            return
-        if self.config.on_busy is BusyPolicy.REFUSE:
-            raise SubscriberBusy(
-                f"message {message_id}: {mask_msisdn(msisdn)} has a USSD session open", name="busy"
-            )
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue = self._waiters.setdefault(msisdn, deque())
-        queue.append(fut)
-        ok = False
-        try:
-            async with asyncio.timeout(self.config.queue_timeout):
-                await fut
-            ok = True
-        except TimeoutError:
-            raise SubscriberBusy(
-                f"message {message_id}: {mask_msisdn(msisdn)} still in a USSD session after "
-                f"{self.config.queue_timeout}s",
-                name="busy",
-            ) from None
-        finally:
-            with contextlib.suppress(ValueError):
-                queue.remove(fut)
-            if not queue and self._waiters.get(msisdn) is queue:
-                del self._waiters[msisdn]
-            if not ok and self._busy.get(msisdn) is fut:
-                self._free(msisdn)
-
-    def _free(self, msisdn: str) -> None:
-        """The subscriber's session ended: hand the subscriber to the first waiting send, if any."""
-        self._busy.pop(msisdn, None)
-        queue = self._waiters.get(msisdn)
-        while queue:
-            fut = queue.popleft()
-            if not fut.done():
-                self._busy[msisdn] = fut
-                fut.set_result(None)
-                return
-
     def _open(
         self, msisdn: str, message_id: str, machine: UssdSession, source: tuple[str, int, int]
     ) -> _Live:
@@ -250,7 +203,7 @@ class UssdChannel:
         self._next_number = number + 1
         live = _Live(msisdn, number, message_id, machine, source, (1, 1))
         self._sessions[(msisdn, number)] = live
-        self._busy[msisdn] = live
+        self._subscribers.hold(msisdn, live)
         return live
 
     def _drop(self, live: _Live) -> None:
@@ -259,8 +212,7 @@ class UssdChannel:
         if live.timer is not None:
             live.timer.cancel()
             live.timer = None
-        if self._busy.get(live.msisdn) is live:
-            self._free(live.msisdn)
+        self._subscribers.release(live.msisdn, live)
 
     def _submit(self, live: _Live, push: Push) -> Pdu:
         profile = self.profile
@@ -298,11 +250,32 @@ class UssdChannel:
             if isinstance(out, Push):
                 self._spawn(self._push(live, out))
             elif isinstance(out, Answered):
-                self._events.put_nowait(self._inbound(live, out))
+                self._events.put_nowait(
+                    answer_event(
+                        out,
+                        msisdn=live.msisdn,
+                        recipient=live.service_code or live.source[0] or None,
+                        message_id=live.message_id,
+                        number=live.number,
+                        at=self.clock.now(),
+                        gateway=self.name,
+                    )
+                )
             else:
                 self._drop(live)
                 self.sessions_finished += 1
-                self._events.put_nowait(self._receipt(live, out))
+                self._events.put_nowait(
+                    session_receipt(
+                        out,
+                        message_id=live.message_id,
+                        remote_id=live.remote_id,
+                        user_initiated=live.machine.user_initiated,
+                        number=live.number,
+                        service_code=live.service_code,
+                        at=self.clock.now(),
+                        gateway=self.name,
+                    )
+                )
         if not live.machine.done:
             self._arm(live)
 
@@ -335,49 +308,6 @@ class UssdChannel:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _inbound(self, live: _Live, answered: Answered) -> InboundMessage:
-        return InboundMessage(
-            channel=self.kind,
-            sender=live.msisdn,
-            recipient=live.service_code or live.source[0] or None,
-            text=answered.text,
-            at=self.clock.now(),
-            in_reply_to=live.message_id,
-            gateway=self.name,
-            detail={
-                "screen": answered.screen,
-                "choice": answered.choice,
-                "step": answered.step,
-                "session": live.number,
-            },
-        )
-
-    def _receipt(self, live: _Live, done: Finished) -> DeliveryReceipt:
-        detail: dict[str, Any] = {
-            "outcome": done.outcome.value,
-            "path": done.path,
-            "choice": done.choice,
-            "result": done.result,
-            "answers": done.answers,
-            "reason": done.reason,
-            "steps": done.steps,
-            "duration": round(done.duration, 3),
-            "initiated_by": "user" if live.machine.user_initiated else "network",
-            "session": live.number,
-        }
-        if live.service_code is not None:
-            detail["service_code"] = live.service_code
-        return DeliveryReceipt(
-            channel=self.kind,
-            state=done.state,
-            remote_id=live.remote_id,
-            message_id=live.message_id,
-            at=self.clock.now(),
-            error_code=done.error_code,
-            detail=detail,
-            gateway=self.name,
-        )
 
     # -- deliver_sm from the gateway ---------------------------------------------------------------
 
@@ -415,8 +345,8 @@ class UssdChannel:
         """PSSR indication: a subscriber dialled a service code (user-initiated session)."""
         if (msisdn, number) in self._sessions or self._closed:
             return
-        busy = self._busy.get(msisdn)
-        self._busy[msisdn] = _RESERVED  # first, so ending the old session hands it to no queued push
+        busy = self._subscribers.holder(msisdn)
+        self._subscribers.hold(msisdn, RESERVED)  # first, so ending the old session frees it for no push
         if isinstance(busy, _Live):  # the network says the handset left that dialogue
             self._apply(busy, busy.machine.abort(self._now(), "superseded by a new session"))
         if self.profile.service_code_field == "destination_addr":
@@ -430,18 +360,8 @@ class UssdChannel:
             session_id=new_message_id(),
             gateway=self.name,
         )
-        self._events.put_nowait(
-            InboundMessage(
-                channel=self.kind,
-                sender=msisdn,
-                recipient=request.service_code or pdu.get("destination_addr") or None,
-                text=dialled,
-                at=self.clock.now(),
-                in_reply_to=request.session_id,
-                gateway=self.name,
-                detail={"event": "begin", "service_code": request.service_code, "session": number},
-            )
-        )
+        recipient = request.service_code or pdu.get("destination_addr") or None
+        self._events.put_nowait(begin_event(request, recipient=recipient, number=number, at=self.clock.now()))
         source = (pdu.get("destination_addr"), pdu.get("dest_addr_ton"), pdu.get("dest_addr_npi"))
         dest = (pdu.get("source_addr_ton"), pdu.get("source_addr_npi"))
         self._spawn(self._serve(request, number, source, dest))
@@ -468,7 +388,7 @@ class UssdChannel:
         )
         live = _Live(msisdn, number, request.session_id, machine, source, dest, request.service_code)
         self._sessions[(msisdn, number)] = live
-        self._busy[msisdn] = live
+        self._subscribers.hold(msisdn, live)
         if compiled is None:
             log.info("ussd.begin.unrouted", dialled=request.dialled, reason=error)
             self._apply(live, machine.refuse(self._now(), error))
