@@ -18,7 +18,6 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -39,55 +38,16 @@ from channels.errors import (
     RemoteProtocolError,
     SendRejected,
 )
-from channels.ivr.events import AriEvent, ChannelInfo, decode_event, event_channel_id
+from channels.ivr.calls import Call, CallInput, Lost, Pacer, Resync, report
+from channels.ivr.events import decode_event, event_channel_id
 from channels.ivr.rest import AriRest
 from channels.ivr.script import CompiledScript, compile_script
-from channels.ivr.session import CallEnded, CallSession, DigitsCollected, Hangup, Originate
+from channels.ivr.session import CallEnded, CallSession, Hangup, Originate
 from channels.ivr.settings import IvrSettings
 from channels.message import ChannelKind, Message, mask_msisdn
-from channels.results import DeliveryReceipt, Event, InboundMessage, SendResult
+from channels.results import Event, SendResult
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lost:
-    """The event stream broke (events may be missing until the resync)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Resync:
-    channel: ChannelInfo | None
-
-
-_Input = AriEvent | _Lost | _Resync
-
-
-@dataclass(slots=True, eq=False)
-class _Call:
-    message: Message
-    session: CallSession
-    caller_id: str | None
-    inbox: asyncio.Queue[_Input] = field(default_factory=asyncio.Queue)
-    heard_from: bool = False  # the gateway sent an event about this call
-    task: asyncio.Task[None] | None = None
-
-
-class _Pacer:
-    """Spaces call attempts at least ``1/cps`` apart (0: no pacing)."""
-
-    def __init__(self, cps: float) -> None:
-        self._interval = 1.0 / cps if cps > 0 else 0.0
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        now = asyncio.get_running_loop().time()
-        at = max(now, self._next)
-        self._next = at + self._interval
-        if at > now:
-            await asyncio.sleep(at - now)
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -103,9 +63,9 @@ class IvrClient:
         self.settings = settings
         self.name = settings.name
         self._clock = clock
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, Call] = {}
         self._slots = asyncio.Semaphore(settings.channels)
-        self._pacer = _Pacer(settings.cps)
+        self._pacer = Pacer(settings.cps)
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._connected = asyncio.Event()
         self._fatal: ChannelsError | None = None
@@ -242,7 +202,7 @@ class IvrClient:
             accepted_at=self._clock.now(),
         )
 
-    async def _originate(self, message: Message, script: CompiledScript, endpoint: str) -> _Call:
+    async def _originate(self, message: Message, script: CompiledScript, endpoint: str) -> Call:
         await self._pacer.wait()
         if self._closed:
             raise ChannelClosed("IVR client is closed")
@@ -266,7 +226,7 @@ class IvrClient:
         session.start(self._clock.monotonic())
         originate = session.take_commands()[0]
         assert isinstance(originate, Originate) and self._rest is not None
-        call = _Call(message, session, caller_id)
+        call = Call(message, session, caller_id)
         self._calls[message.id] = call  # before the POST: events may overtake its answer
         try:
             try:
@@ -286,7 +246,7 @@ class IvrClient:
         log.debug("ivr.call.originated", message_id=message.id, to=mask_msisdn(message.to))
         return call
 
-    async def _adopt(self, call: _Call) -> bool:
+    async def _adopt(self, call: Call) -> bool:
         """After an unanswered originate: did the call exist after all? (events, or the channel)."""
         if call.heard_from:
             return True
@@ -298,7 +258,7 @@ class IvrClient:
 
     # -- running calls -----------------------------------------------------------------------------
 
-    async def _run(self, call: _Call) -> None:
+    async def _run(self, call: Call) -> None:
         session = call.session
         try:
             while not session.done:
@@ -306,9 +266,9 @@ class IvrClient:
                 now = self._clock.monotonic()
                 if item is None:
                     session.handle_timer(now)
-                elif isinstance(item, _Lost):
+                elif isinstance(item, Lost):
                     session.connection_lost(now)
-                elif isinstance(item, _Resync):
+                elif isinstance(item, Resync):
                     session.resync(item.channel, now)
                 else:
                     session.handle_event(item, now)
@@ -324,7 +284,7 @@ class IvrClient:
             self._calls.pop(session.channel_id, None)
             self._slots.release()
 
-    async def _next_input(self, call: _Call) -> _Input | None:
+    async def _next_input(self, call: Call) -> CallInput | None:
         """The next event for this call, or None when its timer is due."""
         if not call.inbox.empty():
             return call.inbox.get_nowait()
@@ -340,44 +300,19 @@ class IvrClient:
         except TimeoutError:
             return None
 
-    async def _execute(self, call: _Call) -> None:
+    async def _execute(self, call: Call) -> None:
         assert self._rest is not None
         while commands := call.session.take_commands():
             for cmd in commands:
                 if not await self._rest.execute(cmd):
                     call.session.command_failed(cmd, self._clock.monotonic())
 
-    def _emit(self, call: _Call) -> None:
-        message = call.message
+    def _emit(self, call: Call) -> None:
         for event in call.session.take_events():
-            if isinstance(event, DigitsCollected):
-                self._events.put_nowait(
-                    InboundMessage(
-                        channel=ChannelKind.IVR,
-                        sender=message.to,
-                        recipient=call.caller_id,
-                        text=event.digits,
-                        at=self._clock.now(),
-                        in_reply_to=message.id,
-                        gateway=self.name,
-                        detail={"step": event.step, "attempt": event.attempt, "call_id": event.channel_id},
-                    )
-                )
-            elif isinstance(event, CallEnded):
+            self._events.put_nowait(report(call, event, self._clock.now(), self.name))
+            if isinstance(event, CallEnded):
                 r = event.result
-                self._events.put_nowait(
-                    DeliveryReceipt(
-                        channel=ChannelKind.IVR,
-                        state=r.state,
-                        remote_id=r.channel_id,
-                        message_id=message.id,
-                        at=self._clock.now(),
-                        error_code=str(r.cause) if r.cause is not None else None,
-                        detail=r.detail(),
-                        gateway=self.name,
-                    )
-                )
-                log.debug("ivr.call.ended", message_id=message.id, status=r.status.value, cause=r.cause)
+                log.debug("ivr.call.ended", message_id=call.message.id, status=r.status.value, cause=r.cause)
 
     # -- the events WebSocket ----------------------------------------------------------------------
 
@@ -404,7 +339,7 @@ class IvrClient:
                 await ws.close()
             log.warning("ivr.events.lost", calls=len(self._calls))
             for call in self._calls.values():
-                call.inbox.put_nowait(_Lost())
+                call.inbox.put_nowait(Lost())
 
     async def _open_events(self) -> aiohttp.ClientWebSocketResponse:
         s = self.settings
@@ -438,12 +373,12 @@ class IvrClient:
         assert self._rest is not None
         rest = self._rest
 
-        async def one(call: _Call) -> None:
+        async def one(call: Call) -> None:
             try:
                 channel = await rest.get_channel(call.session.channel_id)
             except ChannelsError:
                 return  # the session's guard timers still end it
-            call.inbox.put_nowait(_Resync(channel))
+            call.inbox.put_nowait(Resync(channel))
 
         await asyncio.gather(*(one(c) for c in list(self._calls.values())))
 
