@@ -142,6 +142,8 @@ _ALPHABET_OF_ENCODING = {
     TextEncoding.LATIN1: Alphabet.OCTET,
     TextEncoding.UCS2: Alphabet.UCS2,
 }
+# Octets that surely fit one SMS: IA5 is checked by cost instead (extension characters count two).
+_PLAIN_SINGLE_ROOM = {Alphabet.GSM7: 160, Alphabet.IA5: 80, Alphabet.OCTET: 140, Alphabet.UCS2: 140}
 
 
 def _concat_udh_length(method: ConcatMethod, ref: int) -> int:
@@ -255,12 +257,17 @@ def split(
     §2.2). Ports go in a UDH (IEI 05) for UDH methods, else in source_port/destination_port TLVs.
     ``more_messages`` sets more_messages_to_send=1 on every part but the last (as Kannel does).
     """
-    alphabet = alphabet_of(encoded.data_coding)[0]
-    if encoded.encoding is TextEncoding.ASCII:
-        alphabet = Alphabet.IA5
-    udh_methods = method is ConcatMethod.UDH8 or method is ConcatMethod.UDH16
-    if not 0 <= ref <= ref_limit(method):
+    alphabet = _ALPHABET_OF_ENCODING[encoded.encoding]
+    if not 0 <= ref <= (0xFF if method is ConcatMethod.UDH8 else 0xFFFF):
         raise ConfigurationError(f"ref: {ref} out of range 0..{ref_limit(method)} for {method.value}")
+    if (
+        len(encoded.data) <= _PLAIN_SINGLE_ROOM[alphabet]
+        and destination_port is None
+        and source_port is None
+        and not packed
+    ):
+        return [Segment(encoded.data, 0, {})]  # the common case: one SMS, nothing to add
+    udh_methods = method is ConcatMethod.UDH8 or method is ConcatMethod.UDH16
     port_ies = _port_ies(source_port, destination_port)
     if _fits_single(encoded, alphabet, packed):
         return [_single(encoded.data, alphabet, udh_methods, port_ies, packed, source_port, destination_port)]
@@ -335,7 +342,7 @@ def ref_limit(method: ConcatMethod) -> int:
 def count_parts(encoded: EncodedText, method: ConcatMethod = ConcatMethod.UDH8, *, ref: int = 0) -> int:
     """How many SMS ``encoded`` takes on the air with ``method`` (PAYLOAD: as the SMSC would split it
     with 8-bit references). For pricing, throttling by parts, and previews."""
-    alphabet = Alphabet.IA5 if encoded.encoding is TextEncoding.ASCII else alphabet_of(encoded.data_coding)[0]
+    alphabet = _ALPHABET_OF_ENCODING[encoded.encoding]
     if _fits_single(encoded, alphabet, False):
         return 1
     room = capacity(alphabet, _concat_udh_length(method, ref))

@@ -51,6 +51,7 @@ GSM_EXTENSION = {
 _GSM_ENCODE: dict[int, bytes] = {ord(c): bytes((i,)) for i, c in enumerate(GSM_BASIC) if i != ESCAPE}
 _GSM_ENCODE.update({ord(c): bytes((ESCAPE, code)) for c, code in GSM_EXTENSION.items()})
 GSM_CHARS = frozenset(chr(o) for o in _GSM_ENCODE)
+_NOT_GSM = re.compile("[^" + re.escape("".join(sorted(GSM_CHARS))) + "]")
 
 # ASCII fast path: one bytes.translate when the text has no extension or non-GSM ASCII character.
 _ASCII_TO_GSM = bytes(
@@ -159,8 +160,13 @@ def _rejected(text: str, position: int, encoding: TextEncoding) -> ContentReject
 
 def _gsm_bytes(text: str) -> bytes | int:
     """GSM septets, or the position of the first character outside the alphabet."""
-    if text.isascii() and _ASCII_SLOW.search(text) is None:
-        return text.encode("ascii").translate(_ASCII_TO_GSM)
+    if text.isascii():
+        if _ASCII_SLOW.search(text) is None:
+            return text.encode("ascii").translate(_ASCII_TO_GSM)
+    else:
+        outside = _NOT_GSM.search(text)  # cheaper than the codec's exception for UCS-2 text
+        if outside is not None:
+            return outside.start()
     try:
         return codecs.charmap_encode(text, "strict", _GSM_ENCODE)[0]
     except UnicodeEncodeError as exc:
