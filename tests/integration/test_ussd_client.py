@@ -216,6 +216,19 @@ async def test_unknown_service_code_is_released() -> None:
     assert receipt.state is DeliveryState.UNDELIVERABLE and receipt.detail["outcome"] == "failed"
 
 
+async def test_a_failing_handler_releases_the_dialogue() -> None:
+    def handler(request: UssdRequest) -> UssdMenu:
+        return UssdMenu.notification("x" * 200)  # too long for USSD
+
+    async with UssdGatewaySimulator() as gw, UssdChannel.from_url(gw.url) as ch:
+        ch.on_service_code("*100#", handler)
+        transcript = await gw.dial(A, "*100#", timeout=5)
+        _, receipt = await until_receipt(Events(ch))
+    assert transcript["outcome"] == "released" and transcript["steps"][-1]["text"] == ""
+    assert receipt.detail["outcome"] == "failed"
+    assert "handler failed" in receipt.detail["reason"] and "200 GSM-7" in receipt.detail["reason"]
+
+
 async def test_chinese_menu_in_ucs2_and_the_limit_checked_before_sending() -> None:
     menu = UssdMenu(
         screens=(

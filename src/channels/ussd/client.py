@@ -165,8 +165,7 @@ class UssdChannel:
         machine = UssdSession(compiled, timers=self.config.timers, await_confirm=self.profile.ussn_confirm)
         cfg = self.client.config
         source = source_address(message.sender or cfg.default_sender, cfg)
-        live = self._open(msisdn, message.id, machine, source)
-        live.dest = (cfg.dest_ton, cfg.dest_npi)
+        live = self._open(msisdn, message.id, machine, source, (cfg.dest_ton, cfg.dest_npi))
         first = machine.start(self._now())
         assert len(first) == 1 and isinstance(first[0], Push)
         try:
@@ -196,12 +195,17 @@ class UssdChannel:
         return compiled
 
     def _open(
-        self, msisdn: str, message_id: str, machine: UssdSession, source: tuple[str, int, int]
+        self,
+        msisdn: str,
+        message_id: str,
+        machine: UssdSession,
+        source: tuple[str, int, int],
+        dest: tuple[int, int],
     ) -> _Live:
         space = self.profile.session_space
         number = self._next_number % space
         self._next_number = number + 1
-        live = _Live(msisdn, number, message_id, machine, source, (1, 1))
+        live = _Live(msisdn, number, message_id, machine, source, dest)
         self._sessions[(msisdn, number)] = live
         self._subscribers.hold(msisdn, live)
         return live
