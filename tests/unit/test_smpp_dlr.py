@@ -14,6 +14,7 @@ from channels.smpp.dlr import (
     MESSAGE_STATE_TO_STATE,
     STAT_TO_STATE,
     STATE_TO_STAT,
+    ReceiptStyle,
     ReceiptText,
     format_receipt_text,
     parse_receipt_date,
@@ -316,3 +317,84 @@ def test_nominal_fast_path_agrees_with_the_general_reader(
     fast, general = parse_receipt_text(text), parse_receipt_fields(text)
     assert fast == general
     assert fast is not None and fast.id == rid and (fast.text or "") == (body or "")[:20]
+
+
+_OPTIONAL = ["sub", "dlvrd", "submit_date", "done_date", "err", "text"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rid=_word,
+    stat=st.sampled_from(sorted(STAT_TO_STATE)),
+    err=st.sampled_from(["0", "000", "1", "069", "0B1", "X"]),
+    body=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=25),
+    digits=st.sampled_from([10, 12, 14]),
+    omit=st.frozensets(st.sampled_from(_OPTIONAL)),
+    upper_keys=st.booleans(),
+    lower_stat=st.booleans(),
+    text_key=st.sampled_from(["text", "Text"]),
+    err_digits=st.sampled_from([3, 4]),
+    extra=st.lists(
+        st.tuples(st.sampled_from(["mcc", "mnc", "price", "network"]), _word), unique_by=lambda kv: kv[0]
+    ),
+)
+def test_every_style_the_simulator_writes_is_read_back(
+    rid: str,
+    stat: str,
+    err: str,
+    body: str,
+    digits: int,
+    omit: frozenset[str],
+    upper_keys: bool,
+    lower_stat: bool,
+    text_key: str,
+    err_digits: int,
+    extra: list[tuple[str, str]],
+) -> None:
+    style = ReceiptStyle(
+        omit=omit,
+        upper_keys=upper_keys,
+        lower_stat=lower_stat,
+        text_key=text_key,
+        err_digits=err_digits,
+        extra=tuple(extra),
+    )
+    when = datetime(2025, 11, 23, 15, 40, 12, tzinfo=UTC)
+    written = format_receipt_text(
+        id=rid,
+        stat=stat,
+        err=err,
+        submit_date=when,
+        done_date=when,
+        text=body,
+        date_digits=digits,
+        style=style,
+    )
+    receipt = parse_receipt_text(written)
+    assert receipt is not None
+    assert (receipt.id, receipt.stat) == (rid, stat)
+    assert state_from_stat(receipt.stat) is STAT_TO_STATE[stat]
+    expected_err = err.zfill(err_digits) if err.isdigit() else err
+    assert receipt.err == (None if "err" in omit else expected_err)
+    assert receipt.sub == (None if "sub" in omit else "001")
+    assert receipt.text == (None if "text" in omit else body[:20])
+    done = parse_receipt_date(receipt.done_date)
+    assert done is None if "done_date" in omit else done == (when if digits > 10 else when.replace(second=0))
+    assert receipt.extra == dict(extra)
+
+
+def test_style_examples() -> None:
+    when = datetime(2025, 11, 23, 15, 40, tzinfo=UTC)
+    style = ReceiptStyle(omit=frozenset({"sub", "dlvrd", "text"}), upper_keys=True, err_digits=4)
+    written = format_receipt_text(
+        id="B8BE19", stat="UNDELIV", err="1", submit_date=when, done_date=when, style=style
+    )
+    assert written == "ID:B8BE19 SUBMIT DATE:2511231540 DONE DATE:2511231540 STAT:UNDELIV ERR:0001"
+    appendix = format_receipt_text(
+        id="1",
+        stat="DELIVRD",
+        submit_date=when,
+        done_date=when,
+        style=ReceiptStyle(text_key="Text", lower_stat=True),
+    )
+    assert appendix.endswith("stat:delivrd err:000 Text:")

@@ -160,6 +160,22 @@ def format_receipt_date(when: datetime, digits: int = 10) -> str:
     return when.strftime(_DATE_FORMATS[digits])
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptStyle:
+    """How an SMSC writes its receipt text: the variants of PROTOCOLS.md §3.2, so the simulator can send
+    each one (and tests can check we read each one). The default is Appendix B's nominal form."""
+
+    omit: frozenset[str] = frozenset()  # of sub, dlvrd, submit_date, done_date, err, text
+    upper_keys: bool = False  # "ID:... STAT:..."
+    lower_stat: bool = False  # "stat:delivrd"
+    text_key: str = "text"  # Appendix B itself spells it "Text"
+    err_digits: int = 3  # a numeric err zero-padded to this width ("0000": onlinecity/php-smpp#70)
+    extra: tuple[tuple[str, str], ...] = ()  # vendor fields, written before text
+
+
+NOMINAL_STYLE = ReceiptStyle()
+
+
 def format_receipt_text(
     *,
     id: str,  # the field name of Appendix B
@@ -171,17 +187,37 @@ def format_receipt_text(
     sub: int = 1,
     dlvrd: int | None = None,
     date_digits: int = 10,
+    style: ReceiptStyle = NOMINAL_STYLE,
 ) -> str:
-    """The nominal receipt text (SMPP v3.4 Appendix B). ``dlvrd`` defaults to ``sub`` when DELIVRD, else 0;
-    ``text`` is cut to its first 20 characters."""
+    """A receipt text (SMPP v3.4 Appendix B), nominal unless ``style`` says otherwise. ``dlvrd``
+    defaults to ``sub`` when DELIVRD, else 0; ``text`` is cut to its first 20 characters."""
     if dlvrd is None:
         dlvrd = sub if stat == "DELIVRD" else 0
-    return (
-        f"id:{id} sub:{sub:03d} dlvrd:{dlvrd:03d}"
-        f" submit date:{format_receipt_date(submit_date, date_digits)}"
-        f" done date:{format_receipt_date(done_date, date_digits)}"
-        f" stat:{stat} err:{err} text:{text[:20]}"
-    )
+    if style is NOMINAL_STYLE:
+        return (
+            f"id:{id} sub:{sub:03d} dlvrd:{dlvrd:03d}"
+            f" submit date:{format_receipt_date(submit_date, date_digits)}"
+            f" done date:{format_receipt_date(done_date, date_digits)}"
+            f" stat:{stat} err:{err} text:{text[:20]}"
+        )
+    fields = [
+        ("id", id),
+        ("sub", f"{sub:03d}"),
+        ("dlvrd", f"{dlvrd:03d}"),
+        ("submit_date", format_receipt_date(submit_date, date_digits)),
+        ("done_date", format_receipt_date(done_date, date_digits)),
+        ("stat", stat.lower() if style.lower_stat else stat),
+        ("err", err.zfill(style.err_digits) if err.isdigit() else err),
+        *style.extra,
+        ("text", text[:20]),
+    ]
+    words = []
+    for key, value in fields:
+        if key in style.omit:
+            continue
+        name = style.text_key if key == "text" else key.replace("_", " ")
+        words.append(f"{name.upper() if style.upper_keys else name}:{value}")
+    return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
