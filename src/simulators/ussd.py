@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from channels.errors import ConfigurationError
+from channels.message import mask_msisdn
 from channels.smpp import pdu as codec
 from channels.smpp import status as st
 from channels.smpp.constants import CommandId, Tag
@@ -108,6 +109,7 @@ class UssdGatewaySimulator(SmscSimulator):
 
     async def start(self) -> None:
         await super().start()
+        log.info("ussd.gateway.started", port=self.port, profile=self.profile.name)
         if self.ussd.dial_codes and self.ussd.dial_interval > 0:
             self._dialler = asyncio.get_running_loop().create_task(self._dial_loop())
 
@@ -305,6 +307,7 @@ class UssdGatewaySimulator(SmscSimulator):
         transcript = dialogue.transcript
         transcript.outcome, transcript.ended_by, transcript.ended_at = outcome, by, _stamp()
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        log.debug("ussd.dialogue.ended", outcome=outcome, by=by, to=mask_msisdn(dialogue.msisdn))
         record = transcript.record(self.profile.name)
         self.recorder.record(record)
         if dialogue.done is not None and not dialogue.done.done():
