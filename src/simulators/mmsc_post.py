@@ -7,6 +7,7 @@ writes it with the shared MM7 codec (echoing the submit's profile), posts it, an
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import structlog
 from channels.message import mask_msisdn
 from channels.mm7.envelope import Address, AddressKind, Mm7FormatError
 from channels.mm7.messages import DeliverReq, DeliverRsp, DeliveryReportReq, DeliveryReportRsp, decode, encode
-from channels.mm7.mime import MmContent, Part, encode_soap, split_soap
+from channels.mm7.mime import MmContent, Part, encode_soap, new_boundary, split_soap
 from channels.mm7.profiles import Mm7Profile
 from channels.mm7.status import is_success
 from simulators.mmsc_model import Planned
@@ -58,6 +59,9 @@ def _report(job: Job, tid: str, relay: str) -> tuple[str, bytes]:
     return "text/xml; charset=utf-8", encode(doc, job.profile, tid)
 
 
+_BOUNDARY = itertools.repeat(new_boundary()).__next__  # one per process: peers compile one regex
+
+
 def _deliver(job: Job, tid: str, relay: str) -> tuple[str, bytes]:
     subject = job.reply_subject
     if subject is None and job.subject:
@@ -70,7 +74,7 @@ def _deliver(job: Job, tid: str, relay: str) -> tuple[str, bytes]:
     )
     text = Part("text/plain; charset=utf-8", job.planned.text.encode("utf-8"), "text1", "text1.txt")
     return encode_soap(encode(doc, job.profile, tid), MmContent(parts=(text,)),
-                       brackets=job.profile.cid_brackets)
+                       brackets=job.profile.cid_brackets, boundary=_BOUNDARY)
 
 
 async def post_job(session: aiohttp.ClientSession, url: str, job: Job, tid: str, relay: str) -> bool:

@@ -28,9 +28,9 @@ from channels.content import Mms
 from channels.errors import ChannelClosed, ConnectTimeout, ContentRejected, OutcomeUnknown, TransportError
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.mm7.config import Mm7Config, config_from_url
-from channels.mm7.mime import MmContent, new_boundary
+from channels.mm7.mime import RenderedMm, new_boundary
 from channels.mm7.receiver import Mm7Receiver
-from channels.mm7.submit import encode_submit, prepare_content, read_submit_answer, submit_req
+from channels.mm7.submit import encode_submit, prepare_content, read_submit_answer, render_content, submit_req
 from channels.results import Event, SendResult
 
 log = structlog.get_logger(__name__)
@@ -49,14 +49,15 @@ class Mm7Client:
         *,
         session: aiohttp.ClientSession | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        boundary: Callable[[], str] = new_boundary,
+        boundary: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
         self._session = session
         self._own_session = session is None
         self._clock = clock
-        self._boundary = boundary
+        # one boundary for this client's lifetime (encode_soap checks it against each body)
+        self._boundary = boundary or itertools.repeat(new_boundary()).__next__
         self._headers = {"SOAPAction": '""'}
         if config.username:  # HTTP Basic (RFC 7617), UTF-8 credentials
             self._headers["Authorization"] = aiohttp.encode_basic_auth(config.username, config.password or "")
@@ -64,7 +65,7 @@ class Mm7Client:
         self._tid_prefix = secrets.token_hex(4)
         self._events: asyncio.Queue[Event | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._receiver: Mm7Receiver | None = None
-        self._cache: tuple[Mms, MmContent] | None = None
+        self._cache: tuple[Mms, RenderedMm] | None = None
         self._start_lock = asyncio.Lock()
         self._started = False
         self._closed = False
@@ -129,13 +130,14 @@ class Mm7Client:
 
     # -- sending -----------------------------------------------------------------------------------
 
-    def _content(self, mms: Mms) -> MmContent:
+    def _content(self, mms: Mms) -> RenderedMm:
+        """The MM checked and written once per distinct Mms object (a campaign shares one)."""
         cached = self._cache
         if cached is not None and cached[0] is mms:
             return cached[1]
-        content = prepare_content(mms, self.config.size_limit)
-        self._cache = (mms, content)
-        return content
+        rendered = render_content(prepare_content(mms, self.config.size_limit), self.config, self._boundary)
+        self._cache = (mms, rendered)
+        return rendered
 
     async def send(self, message: Message) -> SendResult:
         """Submit one MMS; returns when the MMSC accepted it (remote id = its MessageID)."""

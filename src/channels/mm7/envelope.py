@@ -10,6 +10,7 @@ the shared value helpers (addresses, times, durations). Pure: bytes in, values o
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -82,8 +83,9 @@ def close_envelope(w: XmlWriter) -> bytes:
 # -- reading -----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
 def local(tag: str) -> str:
-    """An element's name without its ``{namespace}``."""
+    """An element's name without its ``{namespace}`` (tags repeat: cached)."""
     return tag.rsplit("}", 1)[-1]
 
 

@@ -2,11 +2,12 @@
 
 A request with content is ``multipart/related; type="text/xml"; start="<env>"``: the envelope,
 then the MM referenced by ``<Content href="cid:mm"/>`` (PROTOCOLS.md §4.1). The MM is itself
-``multipart/related; type="application/smil"`` (SMIL first) or ``multipart/mixed``. Writing and
-reading use the standard library's ``email`` package (``BytesGenerator`` / ``BytesParser``, compat32
-for speed), never a hand-rolled parser. Part bytes survive byte-exact: binary media travel base64,
-text travels 8bit when its line ends are already canonical CRLF (else base64), so a GB2312 or
-UTF-8 text part arrives as it left. Pure: bytes in, bytes out.
+``multipart/related; type="application/smil"`` (SMIL first) or ``multipart/mixed``. The MM is
+written by the standard library's ``email`` generator once per distinct MM (a campaign shares it;
+only the two-part wrapper around it is joined per request) and everything is read by ``email``'s
+parser (compat32, for speed), never a hand-rolled one. Part bytes survive byte-exact: binary
+media travel base64, text travels 8bit when its line ends are already canonical CRLF (else
+base64), so a GB2312 or UTF-8 text part arrives as it left. Pure: bytes in, bytes out.
 """
 
 from __future__ import annotations
@@ -19,15 +20,27 @@ from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import compat32
+from email.policy import Compat32, compat32
 from io import BytesIO
 
 from channels.mm7.envelope import Mm7FormatError
 from channels.mm7.smil import SMIL_TYPE, media_type
 
-_POLICY = compat32.clone(linesep="\r\n", max_line_length=None)
+
+class _Policy(Compat32):
+    """compat32 writing plain ASCII header values as they are (our own headers never need folding or
+    RFC 2047), which skips ``email.header.Header`` on the hot path; anything else folds as usual."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_POLICY = _Policy(linesep="\r\n", max_line_length=None)
 _PARSER = BytesParser(policy=compat32)
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_ANY_EOL = re.compile(rb"\r\n|\r|\n")
 _MAX_8BIT_LINE = 998  # RFC 5322 §2.1.1 / RFC 2045 §2.8
 XML_TYPES = frozenset({"text/xml", "application/xml", "application/soap+xml"})
 
@@ -86,6 +99,8 @@ class MmContent:
 
 
 def new_boundary() -> str:
+    """A random boundary. Callers that post many requests reuse one per connection pool: the
+    parser compiles a regex per distinct boundary, so a fresh one per request costs the peer."""
     return "mm7-" + secrets.token_hex(12)
 
 
@@ -149,31 +164,60 @@ def mm_entity(content: MmContent, *, content_id: str, brackets: bool, boundary: 
     return _multipart(ctype, leaves, content_id, brackets)
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedMm:
+    """An MM entity written once (headers, blank line, multipart body) for every recipient of a campaign."""
+
+    raw: bytes
+    size: int
+
+
 def _flatten(msg: Message) -> bytes:
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(msg)
     return out.getvalue()
 
 
+def render_mm(content: MmContent, *, content_id: str = "mm", brackets: bool = True,
+              boundary: Callable[[], str] = new_boundary) -> RenderedMm:
+    """Write the MM entity with email's generator, once; :func:`encode_soap` reuses the bytes."""
+    entity = mm_entity(content, content_id=content_id, brackets=brackets, boundary=boundary())
+    return RenderedMm(_flatten(entity), content.size)
+
+
 def encode_soap(
     envelope: bytes,
-    content: MmContent | None,
+    content: MmContent | RenderedMm | None,
     *,
     content_id: str = "mm",
     envelope_id: str = "env",
     brackets: bool = True,
     boundary: Callable[[], str] = new_boundary,
 ) -> tuple[str, bytes]:
-    """``(Content-Type, body)`` for an HTTP POST: plain text/xml, or multipart/related with the MM."""
+    """``(Content-Type, body)`` for an HTTP POST: plain text/xml, or multipart/related with the MM.
+
+    The per-request wrapper (RFC 2046 §5.1.1: two body parts with fixed headers around the
+    envelope and the already rendered MM) is joined here rather than re-run through the generator
+    for every recipient; the golden tests prove it is byte for byte what email's generator writes.
+    """
     if content is None:
         return "text/xml; charset=utf-8", envelope
-    # XML does not care about line ends (XML 1.0 §2.11): the envelope may be CRLF-normalised.
-    env = _leaf(Part("text/xml; charset=utf-8", envelope, envelope_id), brackets, "8bit")
-    mm = mm_entity(content, content_id=content_id, brackets=brackets, boundary=boundary())
-    outer = boundary()
-    ctype = f'multipart/related; boundary="{outer}"; type="text/xml"; start="{_cid(envelope_id, brackets)}"'
-    raw = _flatten(_multipart(ctype, [env, mm], None, brackets))
-    return ctype, raw.split(b"\r\n\r\n", 1)[1]
+    if isinstance(content, MmContent):
+        content = render_mm(content, content_id=content_id, brackets=brackets, boundary=boundary)
+    outer = boundary().encode("ascii")
+    if outer in envelope or outer in content.raw:  # RFC 2046 §5.1.1: must not occur inside
+        outer = new_boundary().encode("ascii")
+    start = _cid(envelope_id, brackets)
+    ctype = f'multipart/related; boundary="{outer.decode()}"; type="text/xml"; start="{start}"'
+    # XML does not care about line ends (XML 1.0 §2.11): CRLF them as the 8bit text part wants.
+    xml = _ANY_EOL.sub(b"\r\n", envelope)
+    body = b"".join((
+        b"--", outer, b"\r\nContent-Type: text/xml; charset=utf-8\r\nContent-ID: ", start.encode("ascii"),
+        b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", xml,
+        b"\r\n--", outer, b"\r\n", content.raw,
+        b"\r\n--", outer, b"--\r\n",
+    ))
+    return ctype, body
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from channels.message import Message
 from channels.mm7.config import Mm7Config
 from channels.mm7.envelope import Address, Mm7FormatError
 from channels.mm7.messages import Fault, SubmitReq, SubmitRsp, decode, encode
-from channels.mm7.mime import MmContent, encode_soap, new_boundary, split_soap
+from channels.mm7.mime import MmContent, RenderedMm, encode_soap, new_boundary, render_mm, split_soap
 from channels.mm7.mm import build_mm, content_problems
 from channels.mm7.status import error_for, is_success
 
@@ -87,8 +87,14 @@ def submit_req(message: Message, config: Mm7Config, now: datetime) -> SubmitReq:
     )
 
 
+def render_content(content: MmContent, config: Mm7Config,
+                   boundary: Callable[[], str] = new_boundary) -> RenderedMm:
+    """The MM written once per distinct Mms (a campaign's recipients share it)."""
+    return render_mm(content, content_id=CONTENT_ID, brackets=config.profile.cid_brackets, boundary=boundary)
+
+
 def encode_submit(
-    req: SubmitReq, content: MmContent, config: Mm7Config, transaction_id: str,
+    req: SubmitReq, content: MmContent | RenderedMm, config: Mm7Config, transaction_id: str,
     boundary: Callable[[], str] = new_boundary,
 ) -> SubmitRequest:
     xml = encode(req, config.profile, transaction_id)
