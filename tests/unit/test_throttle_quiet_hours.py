@@ -119,3 +119,9 @@ def test_next_change_matches_a_minute_by_minute_scan(zone: str, start: datetime)
         t += timedelta(minutes=1)
         assert t - now < timedelta(days=4)
     assert change == t
+
+
+def test_an_always_open_schedule_changes_only_on_a_holiday() -> None:
+    schedule = Schedule.parse({"daily": "00:00-24:00"}, holidays=["2026-12-25"])
+    assert schedule.next_change(at(SH, 2026, 3, 2, 10, 0), SH) == (True, at(SH, 2026, 12, 25, 0, 0))
+    assert schedule.next_change(at(SH, 2026, 12, 25, 10, 0), SH) == (False, at(SH, 2026, 12, 26, 0, 0))
