@@ -531,7 +531,6 @@ class SmppConnection:
         for seq, (cid, _deadline, ctx) in list(_due(self._pending, now)):
             self._pop_pending(seq)
             if ctx is _KEEPALIVE:
-                self._keepalive_seq = None
                 events.append(LinkDead("enquire_link unanswered"))
             elif cid in BIND_MODE:
                 self.state = State.OPEN

@@ -408,7 +408,7 @@ def encode(pdu: Pdu) -> bytes:
         raise PduError(f"cannot encode unknown command_id {pdu.command_id:#010x}", status=st.ESME_RINVCMDID)
     parts: list[bytes] = []
     params = pdu.params
-    omit_body = pdu.status != 0 and pdu.is_response and not params
+    omit_body = pdu.status != 0 and pdu.is_response and not params and not pdu.tlvs
     if not omit_body:
         parts.append(_fast_or_walk(pdu.command_id, body, params))
     for tag, value in pdu.tlvs.items():
