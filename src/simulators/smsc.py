@@ -43,6 +43,8 @@ from channels.smpp.constants import CommandId, EsmClass, MessageState, Tag
 from channels.smpp.dlr import STATE_TO_STAT, format_receipt_text
 from channels.smpp.pdu import Pdu
 from channels.smpp.transport import SmppTransport
+from channels.wap.push import handset_view
+from channels.wap.wdp import PUSH_PORTS
 from simulators.recorder import Recorder
 
 log = structlog.get_logger(__name__)
@@ -312,21 +314,23 @@ class SmscSimulator:
         )
         if whole is None:
             return  # a part: the record is written when the message is complete
-        self.recorder.record(
-            {
-                "system_id": session.account and session.conn.peer_system_id,
-                "source": pdu.get("source_addr"),
-                "destination": pdu.get("destination_addr"),
-                "text": whole.text,
-                "data_coding": pdu.get("data_coding"),
-                "esm_class": pdu.get("esm_class"),
-                "parts": whole.parts,
-                "message_id": message_id,
-                "receipt_state": state.value,
-                "service_type": pdu.get("service_type"),
-                "received_at": datetime.now(UTC).isoformat(),
-            }
-        )
+        record: dict[str, Any] = {
+            "system_id": session.account and session.conn.peer_system_id,
+            "source": pdu.get("source_addr"),
+            "destination": pdu.get("destination_addr"),
+            "text": whole.text,
+            "data_coding": pdu.get("data_coding"),
+            "esm_class": pdu.get("esm_class"),
+            "parts": whole.parts,
+            "message_id": message_id,
+            "receipt_state": state.value,
+            "service_type": pdu.get("service_type"),
+            "received_at": datetime.now(UTC).isoformat(),
+        }
+        if whole.destination_port in PUSH_PORTS:  # a WAP push: what the handset shows
+            record["text"] = ""
+            record.update(handset_view(whole.data))
+        self.recorder.record(record)
 
     def _send_receipt(
         self, session: _Session, submit: Pdu, message_id: str, state: DeliveryState, submitted: datetime
