@@ -299,7 +299,7 @@ class MmscSimulator:
     ) -> bool:
         """Originate a subscriber MMS (DeliverReq) to the VASP now; True if it answered 1000."""
         job = Job(
-            planned=Planned(self.clock.now(), "reply", text=text), message_id=linked_id or "",
+            planned=Planned(self.clock.now(), "reply", text=text), message_id="", linked_id=linked_id,
             recipient=Address.guess(sender), vasp_address=Address.guess(to) if to else None,
             vaspid=vaspid, vasid=None, profile=self.profile, subject=subject, reply_subject=subject,
         )

@@ -255,3 +255,23 @@ async def test_reports_wait_for_the_vasp_and_are_retried() -> None:
             await sim.advance(60)
             assert (await final_receipt(d)).state is DeliveryState.DELIVERED
             assert [r["posted"] for r in sim.reports] == [False, True]
+
+
+async def test_injected_session_record_file_and_linked_reply(tmp_path: Any) -> None:
+    record = tmp_path / "mmsc.jsonl"
+    async with MmscSimulator(scenario=FAST, time_scale=0, record_path=record) as sim, \
+            aiohttp.ClientSession() as session:
+        url = sim.url + "&report_url=http://127.0.0.1:0/vasp&sender=54321"
+        async with Mm7Client.from_url(url, session=session) as client:
+            assert client.report_url is not None
+            sim.register_vasp(client.report_url)
+            assert await sim.deliver("8613800138000", "88", to="54321", linked_id="L-42")
+            mo = await anext(client.events())
+            assert isinstance(mo, InboundMessage) and mo.detail["linked_id"] == "L-42"
+            linked = mo.detail["linked_id"]
+            reply = Mms(subject="Thanks", slides=(Slide(text="Subscribed."),), linked_id=linked)
+            await client.send(Message(to=mo.sender, kind=ChannelKind.MMS, content=reply))
+        assert not session.closed  # an injected session belongs to the caller
+    lines = record.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    assert '"linked_id": "L-42"' in lines[0] and '"text": "Subscribed."' in lines[0]

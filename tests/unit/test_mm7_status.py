@@ -242,3 +242,15 @@ def test_malformed_mmsc_request_is_answered_with_vasp_error(ctype: str, body: by
     assert answer.answer.http_status == 500
     fault = decode(answer.answer.body).doc
     assert isinstance(fault, Fault) and fault.detail == "VASPErrorRsp" and fault.status.code == status
+
+
+@pytest.mark.parametrize(
+    ("faultcode", "cls"), [("soap:Server", RemoteTemporaryError), ("env:Client", SendRejected)]
+)
+def test_bare_soap_fault_without_mm7_detail(faultcode: str, cls: type[Exception]) -> None:
+    body = (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><e:Fault>'
+            b"<faultcode>" + faultcode.encode() + b"</faultcode><faultstring>backend down</faultstring>"
+            b"</e:Fault></e:Body></e:Envelope>")
+    with pytest.raises(cls, match="backend down") as info:
+        read_submit_answer(500, "text/xml", body)
+    assert type(info.value) is cls

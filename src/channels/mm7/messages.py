@@ -412,14 +412,14 @@ class Fault:
     def read(cls, el: ET.Element) -> Self:
         detail = child(el, "detail")
         inner = detail[0] if detail is not None and len(detail) else None
-        if inner is None:
-            raise Mm7FormatError("Fault: detail has no RSErrorRsp/VASPErrorRsp")
-        return cls(
-            status=Status.read(inner),
-            faultcode=text_of(el, "faultcode") or "",
-            faultstring=text_of(el, "faultstring") or "",
-            detail=local(inner.tag),
-        )
+        faultcode, faultstring = text_of(el, "faultcode") or "", text_of(el, "faultstring") or ""
+        if inner is None or child(inner, "Status") is None:
+            # A bare SOAP fault (SOAP 1.1 §4.4.1): Server faults may be retried, Client faults not.
+            code = 3000 if faultcode.rsplit(":", 1)[-1].lower() == "server" else 2000
+            return cls(status=Status(code, faultstring or status_text(code)), faultcode=faultcode,
+                       faultstring=faultstring, detail="")
+        return cls(status=Status.read(inner), faultcode=faultcode, faultstring=faultstring,
+                   detail=local(inner.tag))
 
 
 AnyDocument = SubmitReq | SubmitRsp | DeliveryReportReq | DeliveryReportRsp | DeliverReq | DeliverRsp | Fault
