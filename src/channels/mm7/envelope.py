@@ -74,6 +74,12 @@ def open_envelope(w: XmlWriter, profile: Mm7Profile, transaction_id: str) -> Non
     w.open("env:Body")
 
 
+def open_body(w: XmlWriter, name: str, profile: Mm7Profile) -> None:
+    """The Body element in the profile's namespace, opened with its MM7Version (always first)."""
+    w.open(name, {"xmlns": profile.namespace})
+    w.leaf("MM7Version", profile.version)
+
+
 def close_envelope(w: XmlWriter) -> bytes:
     w.close("env:Body")
     w.close("env:Envelope")

@@ -1,9 +1,10 @@
 """The MM7 documents the VASP and the MMSC exchange (3GPP TS 23.140 §8.7.1–§8.7.3; PROTOCOLS.md §4.2–4.3).
 
-One frozen dataclass per Body element (SubmitReq/Rsp, DeliveryReportReq/Rsp, DeliverReq/Rsp, and
-the SOAP Fault carrying RSErrorRsp/VASPErrorRsp), each able to write itself in schema element order
-and read itself back. Both roles use this module: the adapter writes SubmitReq and reads reports, the
-MMSC simulator does the reverse, so they cannot drift apart. Pure: values in, bytes out.
+One frozen dataclass per request Body element (SubmitReq, DeliveryReportReq, DeliverReq; the
+responses and the Fault live in :mod:`channels.mm7.responses`), each able to write itself in schema
+element order and read itself back, plus ``encode``/``decode`` for any MM7 document. Both roles use
+this module: the adapter writes SubmitReq and reads reports, the MMSC simulator does the reverse,
+so they cannot drift apart. Pure: values in, bytes out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from channels.mm7.envelope import (
     format_duration,
     format_time,
     local,
+    open_body,
     open_envelope,
     parse_bool,
     parse_expiry,
@@ -37,7 +39,12 @@ from channels.mm7.envelope import (
     write_address,
 )
 from channels.mm7.profiles import Mm7Profile
-from channels.mm7.status import SUCCESS, status_text
+from channels.mm7.responses import DeliverRsp, DeliveryReportRsp, Fault, Status, SubmitRsp
+
+__all__ = [
+    "AnyDocument", "Decoded", "DeliverReq", "DeliverRsp", "DeliveryReportReq", "DeliveryReportRsp",
+    "Document", "Fault", "Status", "SubmitReq", "SubmitRsp", "decode", "decode_body", "encode",
+]
 
 UNSUPPORTED_OPERATION = 4003
 
@@ -46,41 +53,6 @@ class Document(Protocol):
     NAME: ClassVar[str]
 
     def write(self, w: XmlWriter, profile: Mm7Profile) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """``Status{StatusCode, StatusText, Details?}`` (TS 23.140 §8.7.4)."""
-
-    code: int
-    text: str | None = None
-    details: str | None = None
-
-    @classmethod
-    def of(cls, code: int = SUCCESS, details: str | None = None) -> Status:
-        return cls(code, status_text(code), details)
-
-    def write(self, w: XmlWriter) -> None:
-        w.open("Status")
-        w.leaf("StatusCode", str(self.code))
-        w.leaf("StatusText", self.text)
-        w.leaf("Details", self.details)
-        w.close("Status")
-
-    @classmethod
-    def read(cls, parent: ET.Element) -> Status:
-        el = child(parent, "Status")
-        if el is None:
-            raise Mm7FormatError(f"{local(parent.tag)}: Status is missing")
-        code = required_text(el, "StatusCode")
-        if not code.isdigit():
-            raise Mm7FormatError(f"StatusCode: not a number: {code!r}")
-        return cls(int(code), text_of(el, "StatusText"), text_of(el, "Details"))
-
-
-def _open_body(w: XmlWriter, name: str, profile: Mm7Profile) -> None:
-    w.open(name, {"xmlns": profile.namespace})
-    w.leaf("MM7Version", profile.version)
 
 
 def _time(value: datetime | timedelta | None, profile: Mm7Profile) -> str | None:
@@ -170,7 +142,7 @@ class SubmitReq:
     allow_adaptations: bool | None = None
 
     def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
+        open_body(w, self.NAME, profile)
         if self.vaspid or self.vasid or self.sender:
             w.open("SenderIdentification")
             w.leaf("VASPID", self.vaspid)
@@ -231,25 +203,6 @@ def _raw_text(el: ET.Element, name: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitRsp:
-    """MMSC → VASP: the submit's status and, on success, the MessageID receipts quote (§8.7.1)."""
-
-    NAME: ClassVar[str] = "SubmitRsp"
-    status: Status
-    message_id: str | None = None
-
-    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
-        self.status.write(w)
-        w.leaf("MessageID", self.message_id)
-        w.close(self.NAME)
-
-    @classmethod
-    def read(cls, el: ET.Element) -> Self:
-        return cls(status=Status.read(el), message_id=text_of(el, "MessageID"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryReportReq:
     """MMSC → VASP: what became of an MM at one recipient (TS 23.140 §8.7.3)."""
 
@@ -263,7 +216,7 @@ class DeliveryReportReq:
     relay_server_id: str | None = None
 
     def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
+        open_body(w, self.NAME, profile)
         w.leaf("MMSRelayServerID", self.relay_server_id)
         w.leaf("MessageID", self.message_id)
         write_address(w, "Recipient", self.recipient)
@@ -309,7 +262,7 @@ class DeliverReq:
     content_href: str | None = None
 
     def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
+        open_body(w, self.NAME, profile)
         w.leaf("MMSRelayServerID", self.relay_server_id)
         w.leaf("VASPID", self.vaspid)
         w.leaf("VASID", self.vasid)
@@ -343,83 +296,6 @@ class DeliverReq:
             relay_server_id=text_of(el, "MMSRelayServerID"),
             content_href=_content_href(el)[0],
         )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryReportRsp:
-    NAME: ClassVar[str] = "DeliveryReportRsp"
-    status: Status
-
-    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
-        self.status.write(w)
-        w.close(self.NAME)
-
-    @classmethod
-    def read(cls, el: ET.Element) -> Self:
-        return cls(status=Status.read(el))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliverRsp:
-    NAME: ClassVar[str] = "DeliverRsp"
-    status: Status
-    service_code: str | None = None
-
-    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        _open_body(w, self.NAME, profile)
-        self.status.write(w)
-        w.leaf("ServiceCode", self.service_code)
-        w.close(self.NAME)
-
-    @classmethod
-    def read(cls, el: ET.Element) -> Self:
-        return cls(status=Status.read(el), service_code=text_of(el, "ServiceCode"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fault:
-    """SOAP 1.1 Fault (§4.4) with ``detail/RSErrorRsp`` (MMSC) or ``detail/VASPErrorRsp`` (VASP)."""
-
-    NAME: ClassVar[str] = "Fault"
-    status: Status
-    faultcode: str = "env:Client"
-    faultstring: str = "Client error"
-    detail: str = "RSErrorRsp"
-
-    @classmethod
-    def for_status(cls, status: Status, detail: str = "RSErrorRsp") -> Fault:
-        server = status.code // 1000 == 3
-        return cls(
-            status=status,
-            faultcode="env:Server" if server else "env:Client",
-            faultstring=status.text or status_text(status.code),
-            detail=detail,
-        )
-
-    def write(self, w: XmlWriter, profile: Mm7Profile) -> None:
-        w.open("env:Fault")
-        w.leaf("faultcode", self.faultcode)
-        w.leaf("faultstring", self.faultstring)
-        w.open("detail")
-        _open_body(w, self.detail, profile)
-        self.status.write(w)
-        w.close(self.detail)
-        w.close("detail")
-        w.close("env:Fault")
-
-    @classmethod
-    def read(cls, el: ET.Element) -> Self:
-        detail = child(el, "detail")
-        inner = detail[0] if detail is not None and len(detail) else None
-        faultcode, faultstring = text_of(el, "faultcode") or "", text_of(el, "faultstring") or ""
-        if inner is None or child(inner, "Status") is None:
-            # A bare SOAP fault (SOAP 1.1 §4.4.1): Server faults may be retried, Client faults not.
-            code = 3000 if faultcode.rsplit(":", 1)[-1].lower() == "server" else 2000
-            return cls(status=Status(code, faultstring or status_text(code)), faultcode=faultcode,
-                       faultstring=faultstring, detail="")
-        return cls(status=Status.read(inner), faultcode=faultcode, faultstring=faultstring,
-                   detail=local(inner.tag))
 
 
 AnyDocument = SubmitReq | SubmitRsp | DeliveryReportReq | DeliveryReportRsp | DeliverReq | DeliverRsp | Fault
