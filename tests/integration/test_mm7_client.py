@@ -16,6 +16,7 @@ import pytest
 
 from channels import (
     AuthenticationError,
+    Channel,
     ChannelKind,
     ContentRejected,
     DeliveryReceipt,
@@ -73,6 +74,7 @@ async def final_receipt(d: Dispatcher) -> DeliveryReceipt:
 
 async def test_dispatcher_sends_mms_and_gets_correlated_receipt() -> None:
     async with gateway() as (sim, client), Dispatcher([client]) as d:
+        assert isinstance(client, Channel) and client.kind is ChannelKind.MMS
         outcome = await d.send(mms_message(1))
         assert isinstance(outcome, Sent)
         (remote_id,) = outcome.result.remote_ids
