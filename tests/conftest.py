@@ -118,3 +118,27 @@ def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = start_redis(tmp_path)
     yield server
     server.stop()
+
+
+NODE_SMPP = ("smpp", "0.5.1")  # npm package playing the independent SMSC (tests/integration/peers/)
+
+
+@pytest.fixture(scope="session")
+def node_smpp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node_modules holding npm smpp 0.5.1 (node-smpp), installed with npm once into the pytest cache
+    (a temp dir without one). Fails, never skips, without node/npm or when the install fails."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.fail("node and npm are needed for the node-smpp interop tests (apt-get install nodejs npm)")
+    name, version = NODE_SMPP
+    cache = getattr(request.config, "cache", None)
+    root = cache.mkdir(f"node-{name}-{version}") if cache is not None else tmp_path_factory.mktemp("node")
+    manifest = root / "node_modules" / name / "package.json"
+    if not manifest.exists():
+        args = [npm, "install", "--prefix", str(root), "--no-audit", "--no-fund", "--loglevel=error"]
+        done = subprocess.run([*args, f"{name}@{version}"], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0 or not manifest.exists():
+            pytest.fail(f"npm install {name}@{version} failed ({done.returncode}): {done.stderr[-2000:]}")
+    if f'"version": "{version}"' not in manifest.read_text():
+        pytest.fail(f"{manifest} is not {name} {version}")
+    return root / "node_modules"
