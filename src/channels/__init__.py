@@ -5,7 +5,7 @@ The public surface of the ``channels`` package; adapters live in subpackages (``
 """
 
 from channels.channel import Channel
-from channels.clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
+from channels.clock import SYSTEM_CLOCK, Clock, FakeClock, OffsetClock, SystemClock
 from channels.content import (
     Content,
     IvrScript,
@@ -92,6 +92,7 @@ __all__ = [
     "MemoryReceiptStore",
     "Message",
     "Mms",
+    "OffsetClock",
     "Outcome",
     "OutcomeUnknown",
     "Policy",

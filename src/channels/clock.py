@@ -55,4 +55,21 @@ class FakeClock:
         self.advance(when - self._wall)
 
 
+class OffsetClock:
+    """Real time, shifted to start at ``start``: a campaign rehearsed "as if it were Tuesday 10:00"
+    still runs its timers and rate limits in real seconds."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("OffsetClock start must be timezone-aware")
+        self._start = start
+        self._mono0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._mono0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
 SYSTEM_CLOCK = SystemClock()
