@@ -151,6 +151,7 @@ async def main(n: int, chunk: int, redis_url: str | None) -> None:
             ("redis", _async(lambda: RedisStore(url=url, namespace=f"bench{os.getpid()}"))),
         ]
         print(f"{n} decisions per mode, chunks of {chunk}; whole pipeline, every stage passed")
+        print(f"machine reference: sum(range(1000)) takes {_reference():.1f} µs (about 8 µs on an idle core)")
         print(f"{'store':8} {'one by one':>40}   {'evaluate_many':>40}")
         for name, make in stores:
             store = await make()
@@ -161,6 +162,17 @@ async def main(n: int, chunk: int, redis_url: str | None) -> None:
                 await store.aclose()
             print(f"{name:8} {one}   {many}")
             print(f"{'':8} decisions: " + ", ".join(f"{n} {d}" for d, n in decisions.most_common()))
+
+
+def _reference() -> float:
+    """A fixed amount of pure-Python work, to read the figures against this machine's speed."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(200):
+            sum(range(1000))
+        best = min(best, (time.perf_counter() - t) / 200)
+    return best * 1e6
 
 
 def _async(factory: Callable[[], Store]) -> Callable[[], Awaitable[Store]]:

@@ -97,31 +97,36 @@ class ContactCapPolicy:
         self.caps = tuple(caps)
         self.numbers = numbers or Numbers()
         self.on_full = on_full
-        self._days: dict[ZoneInfo, tuple[datetime, datetime]] = {}
+        self._days: dict[ZoneInfo, tuple[int, int]] = {}
+        self._plan = tuple(
+            (c.channel, f":{c.scope}", c.limit, -1 if c.period == "day" else c.period // ONE_US) for c in caps
+        )
         longest = max((c.period for c in caps if c.period != "day"), default=timedelta(0))
         self._retention_us = max(longest, timedelta(hours=26)) // ONE_US  # a local day lasts ≤ 25 h
 
-    def _request(self, message: Message, now: datetime | None) -> CapRequest:
+    def _request(self, message: Message, now: datetime | None, now_us: int = 0) -> CapRequest:
         """The checks for ``message``; without ``now`` only the keys matter (for a release)."""
         sub = self.numbers.key(message.to)
+        kind = message.kind
         checks = []
-        for cap in self.caps:
-            if cap.channel is not None and cap.channel is not message.kind:
+        for channel, scope, limit, age in self._plan:
+            if channel is not None and channel is not kind:
                 continue
-            age = reset = timedelta(0)
-            if now is not None and cap.period == "day":
-                start, end = self._day(self._zone(message), now)
-                age, reset = now - start, end - now
-            elif isinstance(cap.period, timedelta):
-                age = cap.period
-            checks.append(CapCheck(f"{sub}:{cap.scope}", age // ONE_US, cap.limit, reset // ONE_US))
+            reset = 0
+            if age < 0:  # a calendar day in the recipient's zone
+                age = 0
+                if now is not None:
+                    start, end = self._day(self._zone(message), now)
+                    age, reset = now_us - start, end - now_us
+            checks.append(CapCheck(sub + scope, age, limit, reset))
         return CapRequest(message.id, tuple(checks), sub)
 
-    def _day(self, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
-        """The recipient's current local day as [start, end) instants (cached per zone)."""
+    def _day(self, tz: ZoneInfo, now: datetime) -> tuple[int, int]:
+        """The recipient's current local day as [start, end) in µs (cached per zone)."""
         day = self._days.get(tz)
-        if day is None or not day[0] <= now < day[1]:
-            day = self._days[tz] = (local_midnight(now, tz), next_local_midnight(now, tz))
+        now_us = to_us(now)
+        if day is None or not day[0] <= now_us < day[1]:
+            day = self._days[tz] = (to_us(local_midnight(now, tz)), to_us(next_local_midnight(now, tz)))
         return day
 
     def _zone(self, message: Message) -> ZoneInfo:
@@ -133,8 +138,9 @@ class ContactCapPolicy:
         return (await self.evaluate_many([message], now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        requests = [self._request(m, now) for m in messages]
-        waits = await self.store.reserve(requests, to_us(now), self._retention_us)
+        now_us = to_us(now)
+        requests = [self._request(m, now, now_us) for m in messages]
+        waits = await self.store.reserve(requests, now_us, self._retention_us)
         return [self._decision(m, w, now) for m, w in zip(messages, waits, strict=True)]
 
     def _decision(self, message: Message, wait_us: int, now: datetime) -> Decision:

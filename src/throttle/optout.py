@@ -5,6 +5,7 @@ Two lists, checked before anything is reserved. The opt-out store is fed by subs
 :mod:`channels.inbound`, which also catches full-width and stray-punctuation replies) and by the user;
 it lives in a throttle store so every worker sees it. The blocked list is the operators' "sensitive
 numbers" file filtered before group sends (PROTOCOLS.md §9): one number per line, ``#`` comments.
+Feed the store from replies with ``await policy.observe(event)`` for each ``Dispatcher.events()`` item.
 """
 
 from __future__ import annotations
@@ -118,5 +119,5 @@ class OptOutPolicy:
         if not key:
             return False
         await self.store.add([key], to_us(event.at), f"mo:{event.keyword or event.text[:16]}")
-        log.info("throttle.optout.recorded", subscriber=mask_msisdn(key), channel=event.channel.value)
+        log.debug("throttle.optout.recorded", subscriber=mask_msisdn(key), channel=event.channel.value)
         return True

@@ -10,7 +10,7 @@ stage by stage, each stage in one store round trip (the ``BatchPolicy`` fast pat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -109,12 +109,14 @@ def default_pipeline(
     numbers: Numbers | None = None,
     gateways: Mapping[ChannelKind, str] | None = None,
     countries: Iterable[str] | None = None,
+    cost: Callable[[Message], int] | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Pipeline:
     """validate → opt-out/blocked → quiet hours → dedup → rate, all on one store (memory if none).
 
     Stages without configuration are left out (no ``schedule``: no quiet hours; no ``limits``: no
-    rate limit; ``idempotency_ttl=None``: no idempotency claim).
+    rate limit; ``idempotency_ttl=None``: no idempotency claim). ``cost`` counts what a send
+    weighs against the rate limits (SMS parts, for gateways that limit submit_sm per second).
     """
     backend: Store = store if store is not None else MemoryStore()
     numbers = numbers or Numbers()
@@ -131,5 +133,7 @@ def default_pipeline(
     if caps:
         stages.append(ContactCapPolicy(backend.caps, caps, numbers=numbers))
     if limits:
-        stages.append(RateLimitPolicy(backend.rate, limits, numbers=numbers, gateways=gateways, clock=clock))
+        stages.append(
+            RateLimitPolicy(backend.rate, limits, numbers=numbers, gateways=gateways, cost=cost, clock=clock)
+        )
     return Pipeline(stages)

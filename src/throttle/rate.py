@@ -101,7 +101,7 @@ class RateLimitPolicy:
 
     def request(self, message: Message) -> RateRequest:
         """The buckets this message passes (a limit whose key is unknown for it does not apply)."""
-        values = tuple(key(message) for key in self._keys)
+        values = tuple([key(message) for key in self._keys])
         buckets = self._by_values.get(values)
         if buckets is None:
             buckets = tuple(self._bucket(i, v) for i, v in enumerate(values) if v is not None)
