@@ -3,7 +3,7 @@
 The first stage of the pipeline (DESIGN §1). It checks what is cheap to check and certain to fail
 later: a recipient that is not an E.164-length number (ITU-T E.164 §6: at most 15 digits), a country
 outside the campaign's allowed calling codes, a missing sender where one is required, a channel the
-campaign does not use, and empty content. Each refusal names the field at fault.
+campaign does not use, an unknown time zone, and empty content. Each refusal names the field at fault.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from channels.content import Mms, Text, WapPush
+from channels.errors import ConfigurationError
 from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Decision, Reject
 from throttle.numbers import Numbers
@@ -46,6 +47,11 @@ class ValidatePolicy:
             return Reject(f"kind: channel {message.kind.value!r} not allowed")
         if self.require_sender and not message.sender:
             return Reject("sender: missing")
+        if message.timezone:
+            try:
+                self.numbers.named_zone(message.timezone)
+            except ConfigurationError:
+                return Reject(f"timezone: unknown time zone {message.timezone!r}")
         return _content(message)
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:

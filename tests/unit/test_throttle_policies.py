@@ -105,6 +105,7 @@ async def test_operator_keyed_limits_with_overrides() -> None:
         (msg(content=Text(body="")), "content.body"),
         (msg(kind=ChannelKind.MMS, content=Mms()), "content:"),
         (msg(kind=ChannelKind.MMS, content=Mms(parts=())), "content:"),
+        (msg(timezone="Mars/Olympus"), "timezone:"),
     ],
 )
 async def test_validate_names_the_field(message: Message, field: str) -> None:
