@@ -95,6 +95,8 @@ class MmscSimulator:
         self.recorder = Recorder(record_path)
         self.reports: list[dict[str, Any]] = []  # every DeliveryReportReq/DeliverReq we posted
         self.counters: Counter[str] = Counter()
+        if report_retry_after <= 0 or report_retries < 0:
+            raise ConfigurationError("report_retry_after must be > 0 and report_retries >= 0")
         self.report_retries, self.report_retry_after = report_retries, report_retry_after
         self.relay_server_id = relay_server_id
         self._vasp_urls: dict[str | None, str] = {None: vasp_url} if vasp_url else {}
