@@ -1,9 +1,9 @@
-"""Long SMS: splitting an encoded text into SMPP parts and putting parts back together (3GPP TS 23.040
-§9.2.3.24.1, .8, .3, .4 user data header; SMPP v3.4 §5.3.2.22-24 SAR TLVs, §5.3.2.32 message_payload;
-PROTOCOLS.md §2.3-2.4).
+"""Long SMS: splitting an encoded text into SMPP parts (3GPP TS 23.040 §9.2.3.24.1, .8, .3, .4 user data
+header; SMPP v3.4 §5.3.2.22-24 SAR TLVs, §5.3.2.32 message_payload; PROTOCOLS.md §2.3-2.4).
 
 The adapter splits with the method its gateway profile names (8/16-bit reference UDH, SAR TLVs, or one
-message_payload), the simulator and the MO path reassemble with the same code. Part sizes are exact
+message_payload); the simulator and the MO path put parts back together with
+:mod:`channels.smpp.reassembly` (its names are re-exported here). Part sizes are exact
 (GSM 160/153/152 septets, 8-bit 140/134/133 octets, UCS-2 70/67/66 units); a GSM escape pair or a UTF-16
 surrogate pair is never cut, the mistakes PROTOCOLS.md §2.4 measured in smpplib and aiosmpplib.
 Reference numbers come from :class:`RefAllocator`, monotonic per destination rather than random.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate
@@ -26,12 +25,38 @@ from channels.smpp.encoding import (
     GSM_EXTENSION,
     Alphabet,
     EncodedText,
-    alphabet_of,
-    decode_text,
     pack_septets,
     udh_fill_bits,
-    unpack_septets,
 )
+from channels.smpp.reassembly import (
+    Reassembled,
+    Reassembler,
+    Udh,
+    build_udh,
+    concat_info,
+    parse_udh,
+)
+
+__all__ = [
+    "MAX_PARTS",
+    "MAX_PAYLOAD",
+    "SM_OCTETS",
+    "ConcatMethod",
+    "Reassembled",
+    "Reassembler",
+    "RefAllocator",
+    "Segment",
+    "Udh",
+    "build_udh",
+    "capacity",
+    "concat_info",
+    "count_parts",
+    "parse_udh",
+    "part_units",
+    "ref_limit",
+    "sar_tlvs",
+    "split",
+]
 
 SM_OCTETS = 140  # TP-UD capacity, TS 23.040 §9.2.3.24
 MAX_PAYLOAD = 0xFFFF  # message_payload TLV value, SMPP v3.4 §5.3.2.32
@@ -39,63 +64,6 @@ MAX_PARTS = 255  # one octet of total in the UDH / SAR TLV
 
 # IA5 text becomes GSM on the air, where these cost an escape septet too.
 _IA5_COST = bytes(2 if chr(i) in GSM_EXTENSION else 1 for i in range(256))
-
-
-@dataclass(frozen=True, slots=True)
-class Udh:
-    """A parsed user data header (TS 23.040 §9.2.3.24): its size and its information elements."""
-
-    length: int  # octets, UDHL included
-    ies: tuple[tuple[int, bytes], ...]
-
-    def find(self, iei: int) -> bytes | None:
-        for ie, value in self.ies:
-            if ie == iei:
-                return value
-        return None
-
-    @property
-    def concat(self) -> tuple[int, int, int, int] | None:
-        """(ref, total, seq, ref bits) from IEI 00 or 08."""
-        value = self.find(Iei.CONCAT_8)
-        if value is not None and len(value) == 3:
-            return value[0], value[1], value[2], 8
-        value = self.find(Iei.CONCAT_16)
-        if value is not None and len(value) == 4:
-            return int.from_bytes(value[:2], "big"), value[2], value[3], 16
-        return None
-
-    @property
-    def ports(self) -> tuple[int, int] | None:
-        """(destination, originator) application ports from IEI 05 or 04 (§9.2.3.24.3-4)."""
-        value = self.find(Iei.PORTS_16)
-        if value is not None and len(value) == 4:
-            return int.from_bytes(value[:2], "big"), int.from_bytes(value[2:], "big")
-        value = self.find(Iei.PORTS_8)
-        if value is not None and len(value) == 2:
-            return value[0], value[1]
-        return None
-
-
-def build_udh(ies: list[tuple[int, bytes]]) -> bytes:
-    """UDHL followed by each IEI, length, value."""
-    body = b"".join(bytes((iei, len(value))) + value for iei, value in ies)
-    return bytes((len(body),)) + body
-
-
-def parse_udh(data: bytes) -> Udh | None:
-    """The UDH at the start of ``data``, or None when it is malformed (an IE overruns the header)."""
-    if not data or data[0] + 1 > len(data):
-        return None
-    end = data[0] + 1
-    ies: list[tuple[int, bytes]] = []
-    pos = 1
-    while pos < end:
-        if pos + 2 > end or pos + 2 + data[pos + 1] > end:
-            return None
-        ies.append((data[pos], data[pos + 2 : pos + 2 + data[pos + 1]]))
-        pos += 2 + data[pos + 1]
-    return Udh(end, tuple(ies))
 
 
 class ConcatMethod(StrEnum):
@@ -382,138 +350,3 @@ class RefAllocator:
 
     def __len__(self) -> int:
         return len(self._last)
-
-
-@dataclass(frozen=True, slots=True)
-class Reassembled:
-    """A whole message from one or more parts."""
-
-    text: str  # decoded by data_coding
-    data: bytes  # the payload without UDH; GSM as one septet per octet even when sent packed
-    data_coding: int
-    parts: int
-    ref: int | None  # None for a single message
-    destination_port: int | None = None
-    source_port: int | None = None
-
-
-@dataclass(slots=True)
-class _Part:
-    data: bytes
-    data_coding: int
-    destination_port: int | None
-    source_port: int | None
-
-
-@dataclass(slots=True)
-class _Pending:
-    first_seen: float
-    total: int
-    parts: dict[int, _Part]
-
-
-_GroupKey = tuple[str, str, int, int, int]  # source, destination, ref, total, ref bits
-
-
-def _tlv_int(tlvs: Mapping[int, bytes], tag: int) -> int | None:
-    value = tlvs.get(tag)
-    return int.from_bytes(value, "big") if value else None
-
-
-class Reassembler:
-    """Puts concatenated parts back together, for MO messages and the simulator (TS 23.040 §9.2.3.24.1).
-
-    Parts are matched on (source, destination, reference, total); 8/16-bit UDH, SAR TLVs and
-    message_payload are understood, and ports (IEI 04/05 or port TLVs) are kept. A message whose parts
-    do not all arrive within ``timeout`` seconds of its first part is dropped; at most ``max_pending``
-    messages wait (the oldest is dropped first). Malformed concatenation data yields the part as it is.
-    """
-
-    __slots__ = ("_max_pending", "_packed", "_pending", "_timeout", "dropped")
-
-    def __init__(self, *, timeout: float = 120.0, max_pending: int = 10_000, packed: bool = False) -> None:
-        self._timeout = timeout
-        self._max_pending = max_pending
-        self._packed = packed
-        self._pending: OrderedDict[_GroupKey, _Pending] = OrderedDict()
-        self.dropped = 0  # incomplete messages given up (timeout or capacity)
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def feed(
-        self,
-        *,
-        source: str,
-        destination: str,
-        short_message: bytes,
-        esm_class: int,
-        tlvs: Mapping[int, bytes],
-        data_coding: int,
-        now: float,
-    ) -> Reassembled | None:
-        """Add one part; returns the whole message when this part completes it, else None."""
-        self.expire(now)
-        body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
-        udh = parse_udh(body) if esm_class & EsmClass.UDHI else None
-        text_start = udh.length if udh else 0
-        data = body[text_start:]
-        if self._packed and alphabet_of(data_coding)[0] is Alphabet.GSM7:
-            data = unpack_septets(data, udh_fill_bits(text_start) if udh else 0)
-        ports = udh.ports if udh else None
-        if ports is None and Tag.DESTINATION_PORT in tlvs:
-            ports = (_tlv_int(tlvs, Tag.DESTINATION_PORT) or 0, _tlv_int(tlvs, Tag.SOURCE_PORT) or 0)
-        part = _Part(data, data_coding, *(ports or (None, None)))
-        concat = udh.concat if udh else None
-        if concat is None and Tag.SAR_TOTAL_SEGMENTS in tlvs:
-            concat = (
-                _tlv_int(tlvs, Tag.SAR_MSG_REF_NUM) or 0,
-                _tlv_int(tlvs, Tag.SAR_TOTAL_SEGMENTS) or 0,
-                _tlv_int(tlvs, Tag.SAR_SEGMENT_SEQNUM) or 0,
-                16,
-            )
-        if concat is None:
-            return _whole([part], None)
-        ref, total, seq, bits = concat
-        if total <= 1 or not 1 <= seq <= total:
-            return _whole([part], ref if total == 1 else None)
-        return self._add((source, destination, ref, total, bits), seq, part, now)
-
-    def _add(self, key: _GroupKey, seq: int, part: _Part, now: float) -> Reassembled | None:
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = self._pending[key] = _Pending(now, key[3], {})
-            if len(self._pending) > self._max_pending:
-                self._pending.popitem(last=False)
-                self.dropped += 1
-        pending.parts[seq] = part  # a resent part replaces the earlier copy
-        if len(pending.parts) < pending.total:
-            return None
-        del self._pending[key]
-        return _whole([pending.parts[i] for i in range(1, pending.total + 1)], key[2])
-
-    def expire(self, now: float) -> int:
-        """Drop messages whose first part is older than the timeout; returns how many."""
-        count = 0
-        while self._pending:
-            key, pending = next(iter(self._pending.items()))
-            if pending.first_seen + self._timeout > now:
-                break
-            del self._pending[key]
-            count += 1
-        self.dropped += count
-        return count
-
-
-def _whole(parts: list[_Part], ref: int | None) -> Reassembled:
-    first = parts[0]
-    data = b"".join(part.data for part in parts)
-    return Reassembled(
-        text=decode_text(data, first.data_coding),
-        data=data,
-        data_coding=first.data_coding,
-        parts=len(parts),
-        ref=ref,
-        destination_port=first.destination_port,
-        source_port=first.source_port,
-    )
