@@ -240,3 +240,19 @@ async def test_pipeline_rolls_back_earlier_stages_when_rate_refuses(store: Store
     assert isinstance(decisions[0], Reject) and decisions[0].reason.startswith("to:")
     assert isinstance(decisions[1], Reject) and decisions[1].reason.startswith("duplicate")
     assert isinstance(decisions[2], Defer)
+
+
+async def test_two_sqlite_connections_share_one_file(tmp_path: Path, clock: FakeClock) -> None:
+    """Two processes' stores on one WAL file: claims and rate buckets are seen by both."""
+    a, b = SqliteStore(tmp_path / "shared.db"), SqliteStore(tmp_path / "shared.db")
+    try:
+        m = msg()
+        assert await IdempotencyPolicy(a.ids).evaluate(m, clock.now()) == Allow()
+        assert isinstance(await IdempotencyPolicy(b.ids).evaluate(m, clock.now()), Reject)
+        limit = [RateLimit(1)]
+        assert await RateLimitPolicy(a.rate, limit, clock=clock).evaluate(msg(), clock.now()) == Allow()
+        d = await RateLimitPolicy(b.rate, limit, clock=clock).evaluate(msg(), clock.now())
+        assert isinstance(d, Defer) and d.until == clock.now() + timedelta(seconds=1)
+    finally:
+        await a.aclose()
+        await b.aclose()
