@@ -15,6 +15,7 @@ import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
+import smpplib.smpp
 
 from channels.smpp import status as st
 from simulators.smsc import SmscScenario, SmscSimulator
