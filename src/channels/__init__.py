@@ -40,7 +40,9 @@ from channels.errors import (
     TransportError,
 )
 from channels.inbound import DEFAULT_OPT_OUT_KEYWORDS, KeywordMatcher, is_opt_out, normalise_keyword
+from channels.ivr import IvrClient
 from channels.message import ChannelKind, Message, mask_msisdn, new_message_id
+from channels.mm7 import Mm7Client
 from channels.policy import ALLOW, Allow, BatchPolicy, Decision, Defer, Policy, Reject
 from channels.receipts import IdProfile, MemoryReceiptStore, ReceiptStore, ReceiptTracker, Tracked
 from channels.results import (
@@ -55,6 +57,9 @@ from channels.results import (
     SendResult,
     Sent,
 )
+from channels.smpp import SmppClient
+from channels.ussd import UssdChannel
+from channels.wap import PapClient, WapSmppChannel
 
 __all__ = [
     "ALLOW",
@@ -84,16 +89,19 @@ __all__ = [
     "IdProfile",
     "InboundMessage",
     "InvalidRecipient",
+    "IvrClient",
     "IvrScript",
     "IvrStep",
     "KeywordMatcher",
     "LocalProtocolError",
     "MediaPart",
     "MemoryReceiptStore",
+    "Mm7Client",
     "Message",
     "Mms",
     "OffsetClock",
     "Outcome",
+    "PapClient",
     "OutcomeUnknown",
     "Policy",
     "Prompt",
@@ -110,15 +118,18 @@ __all__ = [
     "SendResult",
     "Sent",
     "Slide",
+    "SmppClient",
     "SystemClock",
     "Text",
     "TextEncoding",
     "Tracked",
     "TransportError",
+    "UssdChannel",
     "UssdMenu",
     "UssdScreen",
     "WapPush",
     "WapPushKind",
+    "WapSmppChannel",
     "is_opt_out",
     "mask_msisdn",
     "new_message_id",
