@@ -436,14 +436,12 @@ class SmppConnection:
 
     def _handle_response(self, pdu: Pdu, events: list[Event]) -> None:
         cid = pdu.command_id
-        entry = self._pop_pending(pdu.sequence)
+        entry = self._pending.get(pdu.sequence)
         if entry is None or (cid != C.GENERIC_NACK and entry[0] | RESPONSE_BIT != cid):
-            if entry is not None:  # wrong response type for this sequence: restore and complain
-                self._pending[pdu.sequence] = entry
-                if entry[0] not in _NOT_WINDOWED and entry[0] not in BIND_MODE:
-                    self._windowed += 1
+            # Unknown sequence or wrong response type: the request (if any) keeps its place and deadline.
             events.append(ProtocolViolation(f"unexpected {pdu.name} seq {pdu.sequence}", fatal=False))
             return
+        self._pop_pending(pdu.sequence)
         request_id, _, context = entry
         if context is _KEEPALIVE:
             self._keepalive_seq = None

@@ -433,7 +433,13 @@ def _encode_field(f: F, value: Any) -> bytes:
     if value is None:
         value = _DEFAULTS[kind]
     if kind is Kind.COCTET:
-        raw = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        try:
+            raw = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        except UnicodeEncodeError:
+            raise PduError(
+                f"field {f.name}: {value!r} is not Latin-1 text (C-Octet strings are octets)",
+                status=FIELD_STATUS.get(f.name, st.ESME_RINVCMDLEN),
+            ) from None
         if len(raw) >= f.size:
             raise PduError(
                 f"field {f.name}: {len(raw)} octets, at most {f.size - 1} allowed",
