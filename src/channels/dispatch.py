@@ -27,13 +27,13 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from channels.channel import Channel
+from channels.channel import BatchChannel, Channel
 from channels.clock import SYSTEM_CLOCK, Clock
-from channels.deferral import DeferredFeed, Sleep, evaluate_waiting
+from channels.deferral import DeferredFeed, Sleep, evaluate_waiting, waits_for_token
 from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
 from channels.inbound import is_opt_out, normalise_keyword
 from channels.message import ChannelKind, Message
-from channels.policy import Allow, Decision, Defer, Policy, Reject
+from channels.policy import Allow, Decision, Defer, Policy, Reject, evaluate_chunk
 from channels.receipts import ReceiptTracker
 from channels.results import (
     Deferred,
@@ -92,6 +92,8 @@ class Dispatcher:
         self.sleep = sleep  # waits for rate tokens and deferred messages (a fake clock's, in tests)
         self.retry = retry
         self.tracker = tracker or ReceiptTracker()
+        for ch in self._channels.values():
+            self.tracker.adopt(ch)  # per-gateway receipt id profile (PROTOCOLS.md §3.4)
         self._expiry_check = expiry_check
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,12 +158,9 @@ class Dispatcher:
             raise ChannelClosed("dispatcher is closed")
         channel = self.channel(message.kind)
         decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
-        if isinstance(decision, Defer):
-            log.debug("dispatch.deferred", message_id=message.id, reason=decision.reason)
-            return Deferred(message, decision.until, decision.reason)
-        if isinstance(decision, Reject):
-            log.debug("dispatch.rejected", message_id=message.id, reason=decision.reason)
-            return Rejected(message, decision.reason)
+        refused = _refusal(message, decision)
+        if refused is not None:
+            return refused
         try:
             result = await self._send_with_retry(channel, message)
         except SendRejected as exc:
@@ -170,6 +169,9 @@ class Dispatcher:
         except BaseException:
             await self._rollback(message)
             raise
+        return self._accepted(channel, message, result)
+
+    def _accepted(self, channel: Channel, message: Message, result: SendResult) -> Sent:
         self._ensure_started()
         for event in self.tracker.register(channel.name, result, self.clock.now()):
             self._events.put_nowait(event)
@@ -182,11 +184,15 @@ class Dispatcher:
         except ChannelsError as exc:
             if not exc.retriable or self.retry.attempts <= 1:
                 raise
+        return await self._retry(channel, message, self.retry.attempts - 1)
+
+    async def _retry(self, channel: Channel, message: Message, attempts: int) -> SendResult:
+        """Resend after a retriable failure, with exponential backoff and jitter (tenacity)."""
         r = self.retry
         await asyncio.sleep(r.initial)
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retriable),
-            stop=stop_after_attempt(r.attempts - 1),
+            stop=stop_after_attempt(max(1, attempts)),
             wait=wait_exponential_jitter(multiplier=r.initial, max=r.maximum, jitter=r.jitter),
             reraise=True,
         ):
@@ -194,11 +200,65 @@ class Dispatcher:
                 return await channel.send(message)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _outcome(self, message: Message) -> Outcome:
+    # -- the bulk path -----------------------------------------------------------------------------
+
+    async def _send_chunk(self, messages: Sequence[Message]) -> list[Outcome]:
+        """The fast path (DESIGN §6): decide the chunk policy by policy (one store round trip each),
+        then hand each channel its allowed messages at once (``send_batch`` where it has one)."""
+        decisions = await evaluate_chunk(self.policies, messages, self.clock.now())
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        groups: dict[ChannelKind, list[int]] = {}
+        for i, (message, decision) in enumerate(zip(messages, decisions, strict=True)):
+            if waits_for_token(decision):  # the rate limiter reserved a slot: wait for it
+                decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
+            refused = _refusal(message, decision)
+            if refused is not None:
+                outcomes[i] = refused
+            elif message.kind not in self._channels:
+                await self._rollback(message)
+                outcomes[i] = Failed(
+                    message, ConfigurationError(f"no channel for kind {message.kind.value!r}")
+                )
+            else:
+                groups.setdefault(message.kind, []).append(i)
+        for kind, indices in groups.items():
+            channel = self._channels[kind]
+            group = [messages[i] for i in indices]
+            results = await self._deliver(channel, group)
+            for i, message, result in zip(indices, group, results, strict=True):
+                outcomes[i] = await self._settle(channel, message, result)
+        return [o for o in outcomes if o is not None]
+
+    async def _deliver(self, channel: Channel, group: list[Message]) -> list[SendResult | ChannelsError]:
+        if isinstance(channel, BatchChannel):
+            results = await channel.send_batch(group)
+        elif len(group) == 1:
+            results = [await self._attempt(channel, group[0])]
+        else:
+            results = list(await asyncio.gather(*(self._attempt(channel, m) for m in group)))
+        for k, result in enumerate(results):
+            if isinstance(result, ChannelsError) and result.retriable and self.retry.attempts > 1:
+                try:
+                    results[k] = await self._retry(channel, group[k], self.retry.attempts - 1)
+                except ChannelsError as exc:
+                    results[k] = exc
+        return results
+
+    async def _attempt(self, channel: Channel, message: Message) -> SendResult | ChannelsError:
         try:
-            return await self.send(message)
+            return await channel.send(message)
         except ChannelsError as exc:
-            return Failed(message, exc)
+            return exc
+
+    async def _settle(
+        self, channel: Channel, message: Message, result: SendResult | ChannelsError
+    ) -> Outcome:
+        if isinstance(result, SendResult):
+            return self._accepted(channel, message, result)
+        await self._rollback(message)
+        if isinstance(result, SendRejected):
+            return Rejected(message, f"gateway: {result}", result)
+        return Failed(message, result)
 
     async def send_many(
         self,
@@ -211,28 +271,34 @@ class Dispatcher:
     ) -> AsyncIterator[Outcome]:
         """Send many messages with at most ``concurrency`` in flight; yield each outcome.
 
-        Messages are pulled from ``messages`` only as slots free up (back-pressure: a generator over
-        a 5-million-row file is never read ahead), and outcomes queue at most ``concurrency`` deep,
-        so a slow consumer slows the senders. ``ordered=True`` yields in input order.
-        Deferred messages (quiet hours) are held in a time-ordered queue of at most ``max_held`` and
-        sent when due (``hold_deferred=False`` yields them as ``Deferred`` instead).
+        This is the fast path, not a loop over :meth:`send`: a few workers each take a chunk from
+        the source, decide it in one pass through the policies and hand it to the channel at once
+        (DESIGN §6). Messages are pulled from ``messages`` only as chunks free up (back-pressure: a
+        generator over a 5-million-row file is never read ahead), and outcomes queue at most
+        ``concurrency`` deep, so a slow consumer slows the senders. ``ordered=True`` yields in input
+        order. Deferred messages (quiet hours) are held in a time-ordered queue of at most
+        ``max_held`` and sent when due (``hold_deferred=False`` yields them as ``Deferred``).
         """
         if concurrency < 1:
             raise ConfigurationError("concurrency must be >= 1")
+        if self._closed:
+            raise ChannelClosed("dispatcher is closed")
+        workers = min(4, concurrency)
+        chunk = -(-concurrency // workers)
         feed = DeferredFeed(_aiter(messages), self.clock, self.sleep, max_held)
         results: asyncio.Queue[tuple[int, Outcome] | None] = asyncio.Queue(maxsize=concurrency)
 
         async def worker() -> None:
-            while (item := await feed.next()) is not None:
-                index, message = item
-                outcome = await self._outcome(message)
-                if not feed.settle(index, outcome, hold_deferred):
-                    await results.put((index, outcome))
+            while batch := await feed.take(chunk):
+                outcomes = await self._send_chunk([m for _, m in batch])
+                for (index, _), outcome in zip(batch, outcomes, strict=True):
+                    if not feed.settle(index, outcome, hold_deferred):
+                        await results.put((index, outcome))
 
         async def run() -> None:
             try:
                 async with asyncio.TaskGroup() as tg:
-                    for _ in range(concurrency):
+                    for _ in range(workers):
                         tg.create_task(worker())
             finally:
                 await results.put(None)
@@ -308,6 +374,16 @@ class Dispatcher:
             self._events.put_nowait(None)
             raise ChannelClosed("dispatcher is closed")
         return event
+
+
+def _refusal(message: Message, decision: Decision) -> Deferred | Rejected | None:
+    if isinstance(decision, Defer):
+        log.debug("dispatch.deferred", message_id=message.id, reason=decision.reason)
+        return Deferred(message, decision.until, decision.reason)
+    if isinstance(decision, Reject):
+        log.debug("dispatch.rejected", message_id=message.id, reason=decision.reason)
+        return Rejected(message, decision.reason)
+    return None
 
 
 def _with_keyword(event: InboundMessage) -> InboundMessage:

@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.message import ChannelKind
 from channels.results import STATE_SEVERITY, DeliveryReceipt, DeliveryState, SendResult
@@ -95,7 +95,9 @@ class Tracked:
 
 
 class ReceiptStore(Protocol):
-    """Where correlation state lives (memory here; SQLite and Redis stores implement the same)."""
+    """Where correlation state lives: memory here, SQLite in :mod:`channels.receipt_stores`, Redis in
+    ``throttle.stores``. ``due`` claims what it returns (another process sharing the store does not
+    get it too), so a timeout is reported once."""
 
     def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None: ...
 
@@ -165,17 +167,38 @@ class ReceiptTracker:
         early_ttl: timedelta = timedelta(seconds=120),
         profiles: dict[str, IdProfile] | None = None,
         default_profile: IdProfile = IdProfile.CASELESS,
+        max_parked: int = 100_000,
     ) -> None:
         self.store: ReceiptStore = store if store is not None else MemoryReceiptStore()
         self.receipt_timeout = receipt_timeout
         self.timeout_state = timeout_state
         self.early_ttl = early_ttl
+        self.max_parked = max_parked
         self._profiles = dict(profiles or {})
         self._default_profile = default_profile
+        self._timeout_states: dict[str, DeliveryState] = {}
         self._parked: dict[tuple[str, str], list[_Parked]] = {}
 
     def set_profile(self, gateway: str, profile: IdProfile) -> None:
         self._profiles[gateway] = profile
+
+    def set_timeout_state(self, gateway: str, state: DeliveryState) -> None:
+        """What silence means for this gateway: e.g. DELIVERED where only failures are reported
+        (registered_delivery 2, jookies/jasmin#183)."""
+        self._timeout_states[gateway] = state
+
+    def adopt(self, channel: object) -> None:
+        """Take a channel's receipt profile: its ``id_profile`` and, if it has one, its
+        ``receipt_timeout_state`` (the Dispatcher calls this for each channel it is given)."""
+        name = getattr(channel, "name", None)
+        if not isinstance(name, str):
+            return
+        profile = getattr(channel, "id_profile", None)
+        if isinstance(profile, IdProfile):
+            self.set_profile(name, profile)
+        state = getattr(channel, "receipt_timeout_state", None)
+        if isinstance(state, DeliveryState):
+            self.set_timeout_state(name, state)
 
     def _profile(self, gateway: str) -> IdProfile:
         return self._profiles.get(gateway, self._default_profile)
@@ -231,6 +254,8 @@ class ReceiptTracker:
         parked = _Parked(receipt, now + self.early_ttl)
         for key in receipt_keys(self._profile(gateway), receipt.remote_id):
             self._parked.setdefault((gateway, key), []).append(parked)
+        while len(self._parked) > self.max_parked:  # bounded: the oldest unmatched go first
+            del self._parked[next(iter(self._parked))]
 
     def _apply(self, tracked: Tracked, part: str, receipt: DeliveryReceipt) -> list[DeliveryReceipt]:
         if tracked.done:
@@ -255,15 +280,22 @@ class ReceiptTracker:
         for tracked in self.store.due(now):
             tracked.done = True
             self.store.remove(tracked.message_id)
+            silence = self._timeout_states.get(tracked.gateway, self.timeout_state)
+            # Parts that did report keep their state; the worst of those and the silence wins.
+            state = max((*tracked.part_states.values(), silence), key=STATE_SEVERITY.__getitem__)
+            detail: dict[str, Any] = {"reason": "receipt_timeout"}
+            if len(tracked.remote_ids) > 1:
+                detail["parts"] = {k: v.value for k, v in tracked.part_states.items()}
+                detail["missing_parts"] = len(tracked.remote_ids) - len(tracked.part_states)
             out.append(
                 DeliveryReceipt(
                     channel=tracked.channel,
-                    state=self.timeout_state,
+                    state=state,
                     remote_id=tracked.remote_ids[0] if tracked.remote_ids else None,
                     message_id=tracked.message_id,
                     at=now,
                     gateway=tracked.gateway,
-                    detail={"reason": "receipt_timeout"},
+                    detail=detail,
                 )
             )
         for key in [k for k, v in self._parked.items() if all(p.used or p.until <= now for p in v)]:
@@ -273,4 +305,3 @@ class ReceiptTracker:
     @property
     def parked(self) -> int:
         return len({id(p) for v in self._parked.values() for p in v if not p.used})
-

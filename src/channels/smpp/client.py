@@ -1,59 +1,45 @@
 """``SmppClient``: the SMS channel over SMPP 3.4, on asyncio (ESME role).
 
-One TCP connection, bound TX, RX or TRX, driven by the sans-IO :class:`SmppConnection`. Submits are
-pipelined up to the window: the window is the connection's credit counter, and a sender waits on a
-future only when there is no credit. Responses resolve the waiting future by sequence number; a
-response that never comes resolves it with :class:`OutcomeUnknown` (never resent here, DESIGN §2.6).
-Receipts and MO arrive as deliver_sm/data_sm, are answered at once and come out of :meth:`events`.
-The link is (re)bound lazily with tenacity backoff (session-level retry, DESIGN §2.5).
+A :class:`~channels.smpp.pool.BindPool` of one or more binds (TRX, or TX with RX receivers) carries the
+submits; each bind keeps itself bound and paced (:mod:`channels.smpp.link`). Here a message becomes
+parts (GSM 03.38 or UCS-2, split by the gateway's concatenation method), the parts' answers become
+one :class:`SendResult` or one precise error, and deliver_sm/data_sm become events: receipts
+(esm_class receipt types only, so a receipt is never read as MO: farhadi/node-smpp#140) and subscriber
+replies, reassembled and matched against opt-out keywords.
+
+Errors: a part with no answer makes the message :class:`OutcomeUnknown` (never resent, DESIGN §2.6); a
+refusal maps through the status table to a :class:`SendRejected` subclass naming the status; when some
+parts were accepted and another refused, :class:`PartiallyAccepted` says which, so nothing accepted is
+ever resent by a message-level retry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Text
-from channels.errors import (
-    ChannelClosed,
-    ChannelsError,
-    ConfigurationError,
-    ConnectTimeout,
-    OutcomeUnknown,
-    TransportError,
-)
+from channels.errors import ChannelsError, ConfigurationError, OutcomeUnknown, SendRejected
+from channels.inbound import KeywordMatcher, normalise_keyword
 from channels.message import ChannelKind, Message, mask_msisdn
-from channels.results import DeliveryReceipt, Event, InboundMessage, SendResult
+from channels.receipts import IdProfile
+from channels.results import DeliveryReceipt, DeliveryState, Event, InboundMessage, SendResult
 from channels.smpp import pdu as codec
 from channels.smpp.concat import Reassembler, RefAllocator, split
 from channels.smpp.config import SmppConfig
-from channels.smpp.connection import (
-    BindFailed,
-    Bound,
-    LinkDead,
-    ProtocolViolation,
-    RequestReceived,
-    ResponseReceived,
-    ResponseTimedOut,
-    Role,
-    SmppConnection,
-    UnbindCompleted,
-    UnbindReceived,
-)
-from channels.smpp.connection import Event as ConnEvent
-from channels.smpp.constants import CommandId, EsmClass, Tag
+from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ParsedReceipt, receipt_from_fields
 from channels.smpp.encoding import encode_text
+from channels.smpp.link import SmppLink
 from channels.smpp.pdu import Pdu
+from channels.smpp.pool import BindPool
 from channels.smpp.status import error_for
 from channels.smpp.transport import SmppTransport
 
@@ -66,8 +52,20 @@ _RECEIPT_TYPES = frozenset(
 DeliverHook = Callable[[Pdu], bool]
 
 
-def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, ChannelsError) and exc.retriable
+class PartiallyAccepted(SendRejected):
+    """Some parts of a long message were accepted and at least one was refused for good.
+
+    ``accepted`` maps part number (from 1) to the gateway's id, ``failed`` part number to the error.
+    Not retriable: a resend would duplicate the accepted parts on the handset.
+    """
+
+    def __init__(
+        self, message: str, *, accepted: Mapping[int, str], failed: Mapping[int, ChannelsError]
+    ) -> None:
+        first = failed[min(failed)]
+        super().__init__(message, code=getattr(first, "code", None), name=getattr(first, "name", None))
+        self.accepted = dict(accepted)
+        self.failed = dict(failed)
 
 
 class SmppClient:
@@ -85,29 +83,38 @@ class SmppClient:
         *,
         clock: Clock = SYSTEM_CLOCK,
         deliver_hook: DeliverHook | None = None,
-        connect_attempts: int = 5,
+        connect_attempts: int | None = None,
     ) -> None:
+        if connect_attempts is not None:
+            config = dataclasses.replace(config, connect_attempts=connect_attempts)
         self.config = config
         self.name = config.name
         self.clock = clock
         self.deliver_hook = deliver_hook
-        self._connect_attempts = connect_attempts
-        self._proto: SmppTransport | None = None
-        self._bind_lock = asyncio.Lock()
-        self._bound: asyncio.Future[None] | None = None
-        self._unbound: asyncio.Future[None] | None = None
-        self._credit_waiters: deque[asyncio.Future[None]] = deque()
+        self.pool = BindPool(config, self._on_deliver)
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._refs = RefAllocator()
-        self._reassembler = Reassembler()
-        self._next_slot = 0.0
+        self._reassembler = Reassembler(packed=config.packed)
+        self._opt_out = KeywordMatcher(config.opt_out_keywords)
         self._closed = False
-        self._idle = asyncio.Event()  # set when nothing is in flight (aclose drains to it)
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> SmppClient:
         """``smpp://user:pass@host:port?bind=trx&window=64&tps=500`` (see :class:`SmppConfig`)."""
         return cls(SmppConfig.from_url(url, **overrides))
+
+    # -- what the Dispatcher's receipt tracker reads (ReceiptTracker.adopt) ------------------------
+
+    @property
+    def id_profile(self) -> IdProfile:
+        return self.config.id_profile
+
+    @property
+    def receipt_timeout_state(self) -> DeliveryState | None:
+        """Failure-only receipts (registered_delivery 2): silence means delivered."""
+        if self.config.registered_delivery & 0x03 == RegisteredDelivery.FAILURE:
+            return DeliveryState.DELIVERED
+        return None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -122,140 +129,38 @@ class SmppClient:
 
     @property
     def bound(self) -> bool:
-        return self._proto is not None and not self._proto.closed and self._proto.conn.bound
+        return self.pool.bound
+
+    @property
+    def links(self) -> list[SmppLink]:
+        return self.pool.links
+
+    @property
+    def _proto(self) -> SmppTransport | None:
+        """The first bind's transport (for tests that look at the wire)."""
+        return self.pool.links[0].proto
 
     async def connect(self) -> None:
-        """Connect and bind, retrying transport failures with exponential backoff and jitter."""
-        await self._ensure_bound()
-
-    async def _ensure_bound(self) -> SmppTransport:
-        if self._closed:
-            raise ChannelClosed(f"SMPP client {self.name} is closed")
-        proto = self._proto
-        if proto is not None and not proto.closed and proto.conn.bound:
-            return proto
-        async with self._bind_lock:
-            if self._proto is not None and not self._proto.closed and self._proto.conn.bound:
-                return self._proto
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retriable),
-                stop=stop_after_attempt(self._connect_attempts),
-                wait=wait_exponential_jitter(multiplier=0.1, max=5.0),
-                reraise=True,
-            ):
-                with attempt:
-                    self._proto = await self._open()
-            assert self._proto is not None
-            return self._proto
-
-    async def _open(self) -> SmppTransport:
-        cfg = self.config
-        loop = asyncio.get_running_loop()
-        conn = SmppConnection(Role.ESME, cfg.session(), now=loop.time())
-        self._bound = loop.create_future()
-        try:
-            _, proto = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: SmppTransport(conn, self._on_events, self._on_lost), cfg.host, cfg.port
-                ),
-                cfg.connect_timeout,
-            )
-        except (OSError, TimeoutError) as exc:
-            raise TransportError(f"SMPP connect to {cfg.host}:{cfg.port} failed: {exc}") from exc
-        conn.bind(cfg.bind, cfg.system_id, cfg.password, loop.time(), system_type=cfg.system_type)
-        proto.flush()
-        proto.rearm()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._bound), cfg.connect_timeout)
-        except TimeoutError:
-            proto.abort()
-            raise ConnectTimeout(
-                f"no bind response from {cfg.host}:{cfg.port} in {cfg.connect_timeout}s"
-            ) from None
-        except ChannelsError:
-            proto.close()
-            raise
-        log.info("smpp.bind.completed", gateway=self.name, mode=cfg.bind.value, window=cfg.window)
-        return proto
+        """Connect and bind every link, retrying transport failures with exponential backoff and jitter."""
+        await self.pool.connect()
 
     async def aclose(self, *, drain_timeout: float = 5.0) -> None:
-        """Stop sending, wait (bounded) for in-flight responses, unbind, close."""
+        """Stop sending, wait (bounded) for in-flight responses, unbind every link, close."""
         if self._closed:
             return
         self._closed = True
-        for waiter in self._credit_waiters:
-            if not waiter.done():
-                waiter.set_exception(ChannelClosed("client closed"))
-        proto = self._proto
-        if proto is not None and not proto.closed:
-            if proto.conn.in_flight:
-                self._idle.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), drain_timeout)
-            if proto.conn.bound:
-                self._unbound = asyncio.get_running_loop().create_future()
-                proto.conn.unbind(asyncio.get_running_loop().time())
-                proto.flush()
-                with contextlib.suppress(TimeoutError, ChannelsError):
-                    await asyncio.wait_for(self._unbound, min(drain_timeout, self.config.response_timeout))
-                log.info("smpp.unbind.completed", gateway=self.name)
-            proto.close()
+        await self.pool.aclose(drain_timeout=drain_timeout)
         self._events.put_nowait(None)
 
     # -- sending -----------------------------------------------------------------------------------
 
-    async def _acquire(self) -> SmppTransport:
-        """Wait for window credit on a bound link; returns the transport to send on."""
-        while True:
-            proto = await self._ensure_bound()
-            if proto.conn.credit > 0 and not self._credit_waiters:
-                return proto
-            waiter = asyncio.get_running_loop().create_future()
-            self._credit_waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._credit_waiters.remove(waiter)
-            if self._proto is not None and self._proto.conn.credit > 0:
-                return await self._ensure_bound()
-
-    def _wake(self) -> None:
-        if self._proto is None or not self._proto.conn.in_flight:
-            self._idle.set()
-        while self._credit_waiters:
-            waiter = self._credit_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    async def _pace(self) -> None:
-        tps = self.config.tps
-        if tps <= 0:
-            return
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / tps
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
     async def request(self, pdu: Pdu) -> Pdu:
         """Send any request PDU within the window; returns its response. A non-zero status raises the
         mapped error (ESME_RTHROTTLED → RemoteThrottled, ...); no response → OutcomeUnknown."""
-        fut = await self._start(pdu)
-        resp = await fut
+        resp = await self.pool.pick().exchange(pdu)
         if resp.status:
             raise error_for(resp.status, pdu.name)
         return resp
-
-    async def _start(self, pdu: Pdu) -> asyncio.Future[Pdu]:
-        await self._pace()
-        proto = await self._acquire()
-        fut: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-        proto.conn.send_request(pdu, asyncio.get_running_loop().time(), fut)
-        proto.schedule_flush()
-        proto.rearm()
-        return fut
 
     def _source(self, sender: str | None) -> tuple[str, int, int]:
         cfg = self.config
@@ -269,8 +174,8 @@ class SmppClient:
             return src, 5, 0
         return digits, (1 if len(digits) > 8 else 0), 1
 
-    async def send(self, message: Message) -> SendResult:
-        """Submit an SMS (split into parts when long); returns when every part is accepted."""
+    def parts_of(self, message: Message) -> list[Pdu]:
+        """The submit_sm PDUs of ``message`` (one per part), as :meth:`send` would send them."""
         content = message.content
         if not isinstance(content, Text):
             raise ConfigurationError(f"SMPP channel sends Text, not {type(content).__name__}")
@@ -279,13 +184,15 @@ class SmppClient:
             raise ConfigurationError(
                 f"message {message.id}: destination {mask_msisdn(message.to)} is not a number"
             )
-        encoded = encode_text(content.body, content.encoding)
-        segments = split(encoded, self.config.concat, ref=self._refs.next(destination))
-        source, ston, snpi = self._source(message.sender)
         cfg = self.config
-        futures: list[asyncio.Future[Pdu]] = []
-        for seg in segments:
-            pdu = codec.make(
+        encoded = encode_text(content.body, content.encoding)
+        segments = split(
+            encoded, cfg.concat, ref=self._refs.next(destination), max_parts=cfg.max_parts, packed=cfg.packed
+        )
+        source, ston, snpi = self._source(message.sender)
+        registered = cfg.registered_delivery if message.want_receipt else 0
+        return [
+            codec.make(
                 C.SUBMIT_SM,
                 tlvs=seg.tlvs,
                 service_type=cfg.service_type,
@@ -296,110 +203,56 @@ class SmppClient:
                 dest_addr_npi=cfg.dest_npi,
                 destination_addr=destination,
                 esm_class=seg.esm_class,
-                registered_delivery=1 if message.want_receipt else 0,
+                registered_delivery=registered,
                 data_coding=encoded.data_coding,
                 short_message=seg.short_message,
             )
-            futures.append(await self._start(pdu))
-        await asyncio.wait(futures)
-        remote_ids: list[str] = []
-        for fut in futures:
-            resp = fut.result()  # raises OutcomeUnknown for a part left unanswered
-            if resp.status:
-                raise error_for(resp.status, f"submit_sm {message.id} to {mask_msisdn(destination)}")
-            remote_ids.append(resp.get("message_id"))
-        log.debug("smpp.submit.accepted", message_id=message.id, parts=len(segments))
+            for seg in segments
+        ]
+
+    async def send(self, message: Message) -> SendResult:
+        """Submit an SMS (split into parts when long) over one bind; returns when every part is
+        accepted. Parts answered with a transient status are resent by the bind, alone."""
+        pdus = self.parts_of(message)
+        link = self.pool.pick()
+        answers: list[Pdu | BaseException]
+        if len(pdus) == 1:
+            try:
+                answers = [await link.submit(pdus[0])]
+            except OutcomeUnknown as exc:
+                answers = [exc]
+        else:
+            answers = await asyncio.gather(*(link.submit(p) for p in pdus), return_exceptions=True)
+        remote_ids = _collect(message, answers)
+        log.debug("smpp.submit.accepted", message_id=message.id, parts=len(pdus), link=link.name)
         return SendResult(
             message_id=message.id,
             channel=self.kind,
-            remote_ids=tuple(remote_ids),
+            remote_ids=remote_ids,
             accepted_at=self.clock.now(),
-            parts=len(segments),
+            parts=len(pdus),
         )
 
-    # -- events from the connection ----------------------------------------------------------------
+    # -- deliver_sm / data_sm from any link --------------------------------------------------------
 
-    def _on_events(self, events: list[ConnEvent]) -> None:
-        for ev in events:
-            if isinstance(ev, ResponseReceived):
-                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
-                    ev.context.set_result(ev.pdu)
-                self._wake()
-            elif isinstance(ev, RequestReceived):
-                self._on_request(ev.pdu)
-            elif isinstance(ev, ResponseTimedOut):
-                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
-                    ev.context.set_exception(
-                        OutcomeUnknown(
-                            f"no response to {codec.command_name(ev.command_id)} seq {ev.sequence}"
-                        )
-                    )
-                self._wake()
-            elif isinstance(ev, Bound):
-                if self._bound is not None and not self._bound.done():
-                    self._bound.set_result(None)
-            elif isinstance(ev, BindFailed):
-                if self._bound is not None and not self._bound.done():
-                    self._bound.set_exception(
-                        error_for(ev.status, f"bind to {self.config.host}:{self.config.port}")
-                    )
-            elif isinstance(ev, UnbindCompleted):
-                if self._unbound is not None and not self._unbound.done():
-                    self._unbound.set_result(None)
-            elif isinstance(ev, UnbindReceived):
-                log.warning("smpp.unbind.received", gateway=self.name)
-                if self._proto is not None:
-                    self._proto.close()
-            elif isinstance(ev, LinkDead):
-                log.warning("smpp.link.dead", gateway=self.name, reason=ev.reason)
-                if self._proto is not None:
-                    self._proto.abort()
-            elif isinstance(ev, ProtocolViolation):
-                log.warning("smpp.protocol.violation", gateway=self.name, reason=ev.reason, fatal=ev.fatal)
-                if ev.fatal and self._proto is not None:
-                    self._proto.close()
-
-    def _on_lost(self, exc: Exception | None) -> None:
-        proto = self._proto
-        if proto is None:
+    def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
+        if self.deliver_hook is not None and self.deliver_hook(pdu):
             return
-        left = proto.conn.close()
-        if left:
-            log.warning("smpp.connection.lost", gateway=self.name, unanswered=len(left))
-        for _seq, cid, ctx in left:
-            if isinstance(ctx, asyncio.Future) and not ctx.done():
-                ctx.set_exception(
-                    OutcomeUnknown(f"connection lost before the {codec.command_name(cid)} response")
-                )
-        if self._bound is not None and not self._bound.done():
-            self._bound.set_exception(TransportError(f"connection closed during bind: {exc}"))
-        if self._unbound is not None and not self._unbound.done():
-            self._unbound.set_result(None)
-        self._idle.set()
-        while self._credit_waiters:  # let waiters find the link down and rebind
-            self._wake()
-
-    def _on_request(self, pdu: Pdu) -> None:
-        proto = self._proto
-        if proto is None:
-            return
-        if pdu.command_id in (C.DELIVER_SM, C.DATA_SM):
-            proto.conn.respond(pdu, 0, message_id="")
-            proto.schedule_flush()
-            if self.deliver_hook is not None and self.deliver_hook(pdu):
-                return
-            event = self._to_event(pdu)
-            if event is not None:
-                self._events.put_nowait(event)
-        else:  # alert_notification and the like: nothing to answer (no response PDU)
-            log.debug("smpp.request.ignored", command=pdu.name)
+        event = self._to_event(pdu)
+        if event is not None:
+            self._events.put_nowait(event)
 
     def _to_event(self, pdu: Pdu) -> Event | None:
         now = self.clock.now()
         esm = pdu.get("esm_class")
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         if esm & EsmClass.TYPE_MASK in _RECEIPT_TYPES:
-            parsed = receipt_from_fields(text=body, tlvs=pdu.tlvs, data_coding=pdu.get("data_coding"))
+            parsed = receipt_from_fields(
+                text=body,
+                tlvs=pdu.tlvs,
+                data_coding=pdu.get("data_coding"),
+                acceptd_state=self.config.acceptd_state,
+            )
             if parsed is None:
                 log.warning("smpp.receipt.unparsed", gateway=self.name)
                 return None
@@ -422,7 +275,9 @@ class SmppClient:
             text=whole.text,
             at=now,
             gateway=self.name,
-            detail={"data_coding": pdu.get("data_coding"), "parts": whole.parts},
+            keyword=normalise_keyword(whole.text),
+            opt_out=self._opt_out.match(whole.text) is not None,
+            detail={"data_coding": whole.data_coding, "parts": whole.parts},
         )
 
     async def events(self) -> AsyncIterator[Event]:
@@ -431,8 +286,45 @@ class SmppClient:
         self._events.put_nowait(None)
 
 
+def _collect(message: Message, answers: list[Pdu | BaseException]) -> tuple[str, ...]:
+    """The parts' ids when every part was accepted; else the one error that says what happened."""
+    accepted: dict[int, str] = {}
+    unknown: list[int] = []
+    failed: dict[int, ChannelsError] = {}
+    for number, answer in enumerate(answers, 1):
+        if isinstance(answer, OutcomeUnknown):
+            unknown.append(number)
+        elif isinstance(answer, ChannelsError):
+            failed[number] = answer
+        elif isinstance(answer, BaseException):
+            raise answer
+        elif answer.status:
+            failed[number] = error_for(answer.status, f"submit_sm {message.id} to {mask_msisdn(message.to)}")
+        else:
+            accepted[number] = answer.get("message_id")
+    total = len(answers)
+    if unknown:
+        raise OutcomeUnknown(
+            f"message {message.id}: no answer for part(s) {unknown} of {total}"
+            + (f"; part(s) {sorted(accepted)} accepted as {list(accepted.values())}" if accepted else "")
+        )
+    if not failed:
+        return tuple(accepted[n] for n in range(1, total + 1))
+    if not accepted:
+        raise failed[min(failed)]
+    names = ", ".join(f"part {n}: {getattr(e, 'name', None) or e}" for n, e in sorted(failed.items()))
+    raise PartiallyAccepted(
+        f"message {message.id}: part(s) {sorted(accepted)} of {total} accepted as {list(accepted.values())}, "
+        f"refused {names}",
+        accepted=accepted,
+        failed=failed,
+    )
+
+
 def _receipt(parsed: ParsedReceipt, now: datetime, gateway: str) -> DeliveryReceipt:
     detail: dict[str, Any] = {"stat": parsed.stat} if parsed.stat else {}
+    if parsed.message_state is not None:
+        detail["message_state"] = parsed.message_state
     if parsed.network_error is not None:
         detail["network_error"] = parsed.network_error
     return DeliveryReceipt(

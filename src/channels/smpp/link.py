@@ -1,0 +1,429 @@
+"""One SMPP bind on asyncio (ESME role): connect, bind, keep bound, and exchange PDUs within a window.
+
+The sans-IO :class:`~channels.smpp.connection.SmppConnection` makes every protocol decision; this
+module owns the socket, the waiting and the retrying (DESIGN §2.5: session-level retry lives here).
+
+* **Window**: the connection's credit counter; a sender waits on a future only when there is none.
+* **Pacing**: :class:`~channels.smpp.adaptive.AdaptiveRate` spaces submits (configured TPS) and slows
+  down on ESME_RTHROTTLED/RMSGQFUL; a part answered with a transient status is resent here, on the same
+  bind, so the other parts of its message are never sent twice (jookies/jasmin#425, #796).
+* **Trouble**: a link that drops fails its unanswered requests with :class:`OutcomeUnknown` (never
+  resent, DESIGN §2.6), then rebinds in the background with tenacity's exponential backoff and jitter;
+  requests queued for credit are sent once it is back. A bind refused with ESME_RALYBND (the SMSC still
+  holds our previous, never-unbound session: praekeltfoundation/vumi#624), RBINDFAIL or RSYSERR is
+  retried the same way; wrong credentials are raised at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential_jitter,
+)
+
+from channels.errors import ChannelClosed, ChannelsError, ConnectTimeout, OutcomeUnknown, TransportError
+from channels.smpp import pdu as codec
+from channels.smpp import status as st
+from channels.smpp.adaptive import AdaptiveRate, AdaptiveSettings
+from channels.smpp.config import SmppConfig
+from channels.smpp.connection import (
+    BindFailed,
+    BindMode,
+    Bound,
+    Event,
+    LinkDead,
+    ProtocolViolation,
+    RequestReceived,
+    ResponseReceived,
+    ResponseTimedOut,
+    Role,
+    SmppConnection,
+    UnbindCompleted,
+    UnbindReceived,
+)
+from channels.smpp.constants import CommandId
+from channels.smpp.pdu import Pdu
+from channels.smpp.transport import SmppTransport
+
+log = structlog.get_logger(__name__)
+C = CommandId
+
+# Bind refusals worth another attempt after a backoff; the others (credentials, system_type) are not.
+BIND_RETRY_STATUSES = frozenset(
+    {
+        st.ESME_RALYBND,
+        st.ESME_RBINDFAIL,
+        st.ESME_RSYSERR,
+        st.ESME_RTHROTTLED,
+        st.ESME_RMSGQFUL,
+        st.ESME_RX_T_APPN,
+    }
+)
+# Transient answers that mean "too fast": they also cut the send rate.
+THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
+
+DeliverCallback = Callable[[Pdu, "SmppLink"], None]
+
+
+class BindRefused(TransportError):
+    """The SMSC refused the bind for a reason that may pass (already bound, system error)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, ChannelsError) and exc.retriable
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # a failed bind nobody waited for is not an "exception never retrieved"
+
+
+class SmppLink:
+    """One TCP connection bound as TX, RX or TRX, kept bound until :meth:`aclose`."""
+
+    def __init__(
+        self, config: SmppConfig, mode: BindMode, *, index: int, on_deliver: DeliverCallback
+    ) -> None:
+        self.config = config
+        self.mode = mode
+        self.name = f"{config.name}#{index}"
+        self.on_deliver = on_deliver
+        self.rate = (
+            AdaptiveRate(AdaptiveSettings(ceiling=config.tps)) if config.adaptive or config.tps else None
+        )
+        self.proto: SmppTransport | None = None
+        self.binds = 0  # successful binds (1 + reconnections)
+        self._closed = False
+        self._connector: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[SmppTransport] | None = None
+        self._binding: SmppTransport | None = None
+        self._bound: asyncio.Future[None] | None = None
+        self._unbound: asyncio.Future[None] | None = None
+        self._credit_waiters: deque[asyncio.Future[None]] = deque()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- state -------------------------------------------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        proto = self.proto
+        return proto is not None and not proto.closed and proto.conn.bound
+
+    @property
+    def can_send(self) -> bool:
+        return self.mode is not BindMode.RX
+
+    @property
+    def load(self) -> int:
+        """Requests in flight plus senders waiting for credit (how the pool picks a bind)."""
+        proto = self.proto
+        return (proto.conn.in_flight if proto is not None else 0) + len(self._credit_waiters)
+
+    # -- binding -----------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Bind now (bounded attempts with backoff); raises the last failure."""
+        await self._wait_bound(persistent=False, timeout=None)
+
+    def _start_connector(self, *, persistent: bool) -> asyncio.Future[SmppTransport]:
+        loop = asyncio.get_running_loop()
+        self._ready = ready = loop.create_future()
+        ready.add_done_callback(_retrieved)
+        self._connector = loop.create_task(self._connect_loop(ready, persistent))
+        return ready
+
+    async def _connect_loop(self, ready: asyncio.Future[SmppTransport], persistent: bool) -> None:
+        cfg = self.config
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_retriable),
+                stop=stop_never if persistent else stop_after_attempt(cfg.connect_attempts),
+                wait=wait_exponential_jitter(
+                    multiplier=cfg.reconnect_initial, max=cfg.reconnect_max, jitter=cfg.reconnect_initial
+                ),
+                before_sleep=lambda state: log.info(
+                    "smpp.bind.retrying",
+                    link=self.name,
+                    attempt=state.attempt_number,
+                    error=str(state.outcome.exception()) if state.outcome else None,
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    if self._closed:
+                        raise ChannelClosed(f"SMPP link {self.name} is closed")
+                    proto = await self._open()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc if isinstance(exc, Exception) else ChannelClosed("bind cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            log.warning("smpp.bind.failed", link=self.name, error=str(exc))
+            return
+        self.proto = proto
+        self.binds += 1
+        if not ready.done():
+            ready.set_result(proto)
+        self._wake_all()
+
+    async def _wait_bound(self, *, persistent: bool, timeout: float | None) -> SmppTransport:
+        if self._closed:
+            raise ChannelClosed(f"SMPP link {self.name} is closed")
+        proto = self.proto
+        if proto is not None and not proto.closed and proto.conn.bound:
+            return proto
+        ready = self._ready
+        if ready is None or ready.done() or self._connector is None or self._connector.done():
+            ready = self._start_connector(persistent=persistent)
+        try:
+            return await asyncio.wait_for(asyncio.shield(ready), timeout)
+        except TimeoutError:
+            raise TransportError(f"SMPP link {self.name}: not bound within {timeout}s") from None
+
+    async def _open(self) -> SmppTransport:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        conn = SmppConnection(Role.ESME, cfg.session(), now=loop.time())
+        proto = SmppTransport(
+            conn, lambda events: self._on_events(proto, events), lambda exc: self._on_lost(proto)
+        )
+        self._bound = bound = loop.create_future()
+        self._binding = proto
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(lambda: proto, cfg.host, cfg.port), cfg.connect_timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"SMPP connect to {cfg.host}:{cfg.port} failed: {exc}") from exc
+        conn.bind(self.mode, cfg.system_id, cfg.password, loop.time(), system_type=cfg.system_type)
+        proto.flush()
+        proto.rearm()
+        try:
+            await asyncio.wait_for(asyncio.shield(bound), cfg.connect_timeout)
+        except TimeoutError:
+            proto.abort()
+            raise ConnectTimeout(
+                f"no bind response from {cfg.host}:{cfg.port} in {cfg.connect_timeout}s"
+            ) from None
+        except BaseException:
+            proto.close()
+            raise
+        finally:
+            self._binding = None
+        log.info("smpp.bind.completed", link=self.name, mode=self.mode.value, window=cfg.window)
+        return proto
+
+    def _bind_failed(self, status: int) -> ChannelsError:
+        where = f"bind to {self.config.host}:{self.config.port}"
+        if status in BIND_RETRY_STATUSES:
+            name = st.status_name(status)
+            return BindRefused(f"{where}: {name} ({status:#x})", status=status)
+        return st.error_for(status, where)
+
+    # -- closing -----------------------------------------------------------------------------------
+
+    async def aclose(self, *, drain_timeout: float = 5.0) -> None:
+        """Stop sending, wait (bounded) for in-flight responses, unbind, close."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._connector is not None and not self._connector.done():
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connector
+        for waiter in self._credit_waiters:
+            if not waiter.done():
+                waiter.set_exception(ChannelClosed("client closed"))
+        proto = self.proto
+        if proto is None or proto.closed:
+            return
+        if proto.conn.in_flight:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
+        if proto.conn.bound:
+            loop = asyncio.get_running_loop()
+            self._unbound = loop.create_future()
+            proto.conn.unbind(loop.time())
+            proto.flush()
+            with contextlib.suppress(TimeoutError, ChannelsError):
+                await asyncio.wait_for(self._unbound, min(drain_timeout, self.config.response_timeout))
+            log.info("smpp.unbind.completed", link=self.name)
+        proto.close()
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    async def _acquire(self) -> SmppTransport:
+        """Wait for window credit on a bound link; returns the transport to send on."""
+        while True:
+            proto = self.proto
+            if proto is None or proto.closed or not proto.conn.bound:
+                proto = await self._wait_bound(persistent=False, timeout=self.config.bind_wait)
+            if proto.conn.credit > 0 and not self._credit_waiters:
+                return proto
+            waiter = asyncio.get_running_loop().create_future()
+            self._credit_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._credit_waiters.remove(waiter)
+            proto = self.proto
+            if proto is not None and not proto.closed and proto.conn.bound and proto.conn.credit > 0:
+                return proto
+
+    def _wake(self) -> None:
+        """One slot freed: wake the first waiter."""
+        proto = self.proto
+        if proto is None or not proto.conn.in_flight:
+            self._idle.set()
+        while self._credit_waiters:
+            waiter = self._credit_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _wake_all(self) -> None:
+        while self._credit_waiters:
+            waiter = self._credit_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _pace(self) -> None:
+        if self.rate is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = self.rate.reserve(now)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def exchange(self, pdu: Pdu) -> Pdu:
+        """Send one request within the window and pacing; returns its response, whatever its status.
+        Raises OutcomeUnknown when no response came (timeout, link lost)."""
+        await self._pace()
+        proto = await self._acquire()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Pdu] = loop.create_future()
+        proto.conn.send_request(pdu, loop.time(), fut)
+        proto.schedule_flush()
+        proto.rearm()
+        resp = await fut
+        self._feedback(resp.status, loop.time())
+        return resp
+
+    def _feedback(self, status: int, now: float) -> None:
+        if self.rate is None or not self.config.adaptive:
+            return
+        if not status:
+            self.rate.on_accepted(now)
+        elif status in THROTTLE_STATUSES:
+            self.rate.on_throttled(now)
+        elif st.lookup(status).cls is st.StatusClass.TRANSIENT:
+            self.rate.on_transient(now)
+
+    async def submit(self, pdu: Pdu) -> Pdu:
+        """:meth:`exchange`, resending the same PDU (new sequence number) while the answer is
+        transient, up to ``transient_retries`` times; returns the last response."""
+        retries = self.config.transient_retries
+        while True:
+            resp = await self.exchange(pdu)
+            if not resp.status or retries <= 0 or st.lookup(resp.status).cls is not st.StatusClass.TRANSIENT:
+                return resp
+            retries -= 1
+            log.debug("smpp.submit.resending", link=self.name, status=st.status_name(resp.status))
+
+    # -- events from the connection ----------------------------------------------------------------
+
+    def _on_events(self, proto: SmppTransport, events: list[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, ResponseReceived):
+                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
+                    ev.context.set_result(ev.pdu)
+                self._wake()
+            elif isinstance(ev, RequestReceived):
+                self._on_request(proto, ev.pdu)
+            elif isinstance(ev, ResponseTimedOut):
+                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
+                    ev.context.set_exception(
+                        OutcomeUnknown(
+                            f"no response to {codec.command_name(ev.command_id)} seq {ev.sequence}"
+                        )
+                    )
+                self._wake()
+            elif isinstance(ev, Bound | BindFailed):
+                self._on_bind_answer(proto, ev)
+            elif isinstance(ev, UnbindCompleted):
+                if self._unbound is not None and not self._unbound.done():
+                    self._unbound.set_result(None)
+            else:
+                self._on_trouble(proto, ev)
+
+    def _on_bind_answer(self, proto: SmppTransport, ev: Bound | BindFailed) -> None:
+        bound = self._bound
+        if proto is not self._binding or bound is None or bound.done():
+            return
+        if isinstance(ev, Bound):
+            bound.set_result(None)
+        else:
+            bound.set_exception(self._bind_failed(ev.status))
+
+    def _on_trouble(self, proto: SmppTransport, ev: Event) -> None:
+        if isinstance(ev, UnbindReceived):
+            log.warning("smpp.unbind.received", link=self.name)
+            proto.close()
+        elif isinstance(ev, LinkDead):
+            log.warning("smpp.link.dead", link=self.name, reason=ev.reason)
+            proto.abort()
+        elif isinstance(ev, ProtocolViolation):
+            log.warning("smpp.protocol.violation", link=self.name, reason=ev.reason, fatal=ev.fatal)
+            if ev.fatal:
+                proto.close()
+
+    def _on_lost(self, proto: SmppTransport) -> None:
+        left = proto.conn.close()
+        if left:
+            log.warning("smpp.connection.lost", link=self.name, unanswered=len(left))
+        for _seq, cid, ctx in left:
+            if isinstance(ctx, asyncio.Future) and not ctx.done():
+                ctx.set_exception(
+                    OutcomeUnknown(f"connection lost before the {codec.command_name(cid)} response")
+                )
+        bound = self._bound
+        if proto is self._binding and bound is not None and not bound.done():
+            bound.set_exception(TransportError("connection closed during bind"))
+        if self._unbound is not None and not self._unbound.done():
+            self._unbound.set_result(None)
+        self._idle.set()
+        if proto is not self.proto:
+            return
+        self._wake_all()  # waiters find the link down and wait for the rebind
+        if not self._closed and (self._connector is None or self._connector.done()):
+            log.info("smpp.reconnect.started", link=self.name)
+            self._start_connector(persistent=True)
+
+    def _on_request(self, proto: SmppTransport, pdu: Pdu) -> None:
+        if pdu.command_id not in (C.DELIVER_SM, C.DATA_SM):
+            log.debug("smpp.request.ignored", command=pdu.name)  # alert_notification: no response PDU
+            return
+        proto.conn.respond(pdu, 0, message_id="")
+        proto.schedule_flush()
+        try:
+            self.on_deliver(pdu, self)
+        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
+            log.exception("smpp.deliver.failed", link=self.name)
