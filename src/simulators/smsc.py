@@ -2,20 +2,20 @@
 role), so what it accepts is exactly what the protocol core accepts.
 
 It authenticates binds against configured accounts, answers submit_sm with message ids (after a
-scripted latency), throttles above a configured TPS with ESME_RTHROTTLED, fails every Nth submit if
-asked, reassembles concatenated messages the way a handset would, records what each subscriber would
-see, and sends delivery receipts (deliver_sm, esm_class 0x04, receipt text + receipted_message_id and
-message_state TLVs) after a delay with a seeded outcome mix. Receipts go to a receiver-capable bind
-of the same account, and wait in a queue while none is bound (store and forward).
+scripted latency), throttles above a configured TPS with ESME_RTHROTTLED, reassembles concatenated
+messages the way a handset would, records what each subscriber would see, sends delivery receipts in
+the variants real SMSCs use (:mod:`simulators.smsc_receipts`) after a delay with a seeded outcome mix,
+and makes a share of recipients reply (:mod:`simulators.smsc_mo`). Receipts and replies go to a
+receiver-capable bind of the same account and wait in a queue while none is bound (store and forward).
+Trouble on demand (:class:`SmscScenario`): errors every Nth submit, a link dropped or stalled at the Nth
+submit, binds refused for a while or beyond ``max_binds``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,123 +23,28 @@ from typing import Any
 
 import structlog
 
+from channels.content import TextEncoding
+from channels.errors import ConfigurationError
 from channels.results import DeliveryState
-from channels.smpp import pdu as codec
 from channels.smpp import status as st
-from channels.smpp.concat import Reassembler
-from channels.smpp.connection import (
-    BindRequested,
-    Event,
-    LinkDead,
-    ProtocolViolation,
-    RequestReceived,
-    ResponseReceived,
-    Role,
-    SessionConfig,
-    SmppConnection,
-    UnbindReceived,
-)
-from channels.smpp.constants import CommandId, EsmClass, MessageState, Tag
-from channels.smpp.dlr import STATE_TO_STAT, format_receipt_text
+from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator
+from channels.smpp.constants import CommandId, Tag
+from channels.smpp.dlr import STATE_TO_MESSAGE_STATE
 from channels.smpp.pdu import Pdu
 from channels.smpp.transport import SmppTransport
-from channels.wap.push import handset_view
-from channels.wap.wdp import PUSH_PORTS
 from simulators.recorder import Recorder
+from simulators.smsc_mo import ReplyPlan, mo_pdus
+from simulators.smsc_receipts import receipt_pdu, wants_receipt
+from simulators.smsc_record import PartCollector, PartFate, handset_record
+from simulators.smsc_scenario import IdStyle, ReceiptForm, SmscScenario, format_id
+from simulators.smsc_session import _Account
+from simulators.smsc_session import _Session as _Session
+
+__all__ = ["IdStyle", "ReceiptForm", "SmscScenario", "SmscSimulator"]
 
 log = structlog.get_logger(__name__)
 C = CommandId
-
-_MESSAGE_STATE = {
-    DeliveryState.DELIVERED: MessageState.DELIVERED,
-    DeliveryState.EXPIRED: MessageState.EXPIRED,
-    DeliveryState.UNDELIVERABLE: MessageState.UNDELIVERABLE,
-    DeliveryState.REJECTED: MessageState.REJECTED,
-    DeliveryState.UNKNOWN: MessageState.UNKNOWN,
-    DeliveryState.ACCEPTED: MessageState.ACCEPTED,
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SmscScenario:
-    """How the simulated SMSC behaves. Seeded: the same scenario gives the same outcomes."""
-
-    seed: int = 0
-    response_latency: float = 0.0  # seconds before submit_sm_resp
-    max_tps: float = 0.0  # per account; above it ESME_RTHROTTLED (0 = unlimited)
-    receipts: bool = True
-    receipt_delay: float = 0.05  # seconds after the submit_sm_resp
-    outcomes: Mapping[DeliveryState, float] = field(default_factory=lambda: {DeliveryState.DELIVERED: 1.0})
-    error_every: int = 0  # answer every Nth submit with error_status (0 = never)
-    error_status: int = st.ESME_RSYSERR
-    hex_ids: bool = True  # message ids as hex (True) or decimal
-    window: int = 512  # how many deliver_sm we keep outstanding per bind
-    enquire_link_interval: float = 30.0
-    inactivity_timeout: float = 300.0
-
-
-class _Account:
-    def __init__(self, password: str) -> None:
-        self.password = password
-        self.tat = 0.0  # GCRA theoretical arrival time for max_tps
-        self.sessions: list[_Session] = []
-        self.backlog: deque[Pdu] = deque()  # receipts waiting for a receiver bind
-
-
-class _Session:
-    def __init__(self, sim: SmscSimulator) -> None:
-        self.sim = sim
-        loop = asyncio.get_running_loop()
-        sc = sim.scenario
-        config = SessionConfig(
-            window=sc.window,
-            enquire_link_interval=sc.enquire_link_interval,
-            inactivity_timeout=sc.inactivity_timeout,
-        )
-        self.conn = SmppConnection(Role.SMSC, config, now=loop.time())
-        self.proto = SmppTransport(self.conn, self.on_events, self.on_lost)
-        self.account: _Account | None = None
-        self.outq: deque[Pdu] = deque()
-
-    @property
-    def can_receive(self) -> bool:
-        return self.conn.bound and self.conn.mode is not None and self.conn.mode.value in ("rx", "trx")
-
-    def on_events(self, events: list[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, RequestReceived):
-                self.sim._on_request(self, ev.pdu)
-            elif isinstance(ev, ResponseReceived):
-                self.pump()
-            elif isinstance(ev, BindRequested):
-                self.sim._on_bind(self, ev.pdu)
-            elif isinstance(ev, UnbindReceived):
-                self.proto.close()
-            elif isinstance(ev, LinkDead):
-                self.proto.abort()
-            elif isinstance(ev, ProtocolViolation):
-                log.info("smsc.protocol.violation", reason=ev.reason, fatal=ev.fatal)
-                if ev.fatal:
-                    self.proto.close()
-
-    def on_lost(self, exc: Exception | None) -> None:
-        self.conn.close()
-        self.sim._sessions.discard(self)
-        if self.account is not None and self in self.account.sessions:
-            self.account.sessions.remove(self)
-            self.account.backlog.extend(self.outq)  # undelivered receipts wait for the next bind
-        self.outq.clear()
-
-    def push(self, pdu: Pdu) -> None:
-        self.outq.append(pdu)
-        self.pump()
-
-    def pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.outq and self.conn.credit > 0 and self.can_receive:
-            self.conn.send_request(self.outq.popleft(), loop.time())
-        self.proto.schedule_flush()
-        self.proto.rearm()
+RECEIPT_FIRST_GAP = 0.02  # seconds between an early receipt and the submit_sm_resp it overtakes
 
 
 class SmscSimulator:
@@ -157,20 +62,31 @@ class SmscSimulator:
     ) -> None:
         self.host = host
         self.port = port
-        self.scenario = scenario or SmscScenario()
+        self.scenario = sc = scenario or SmscScenario()
         self.system_id = system_id
         self.accounts = {sid: _Account(pw) for sid, pw in (accounts or {"test": "secret"}).items()}
         self.recorder = Recorder(record_path)
-        self.rng = random.Random(self.scenario.seed)
+        self.rng = random.Random(sc.seed)
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
         self._next_id = 0x1000
         self._reassembler = Reassembler()
-        self._states = list(self.scenario.outcomes)
-        self._weights = list(self.scenario.outcomes.values())
+        self._parts = PartCollector()
+        self._states = list(sc.outcomes)
+        self._weights = list(sc.outcomes.values())
+        self._replies = ReplyPlan(sc.seed, sc.reply_rate, sc.replies)
+        self._mo_refs = RefAllocator()
+        self._refuse_until = 0.0
+        self._refuse_status = sc.refuse_status
         self.submits = 0
         self.receipts_sent = 0
         self.throttled = 0
+        self.binds = 0
+        self.binds_refused = 0
+        self.drops = 0
+        self.stalls = 0
+        self.max_outstanding = 0  # most submits awaiting their response on one session at once
+        self.mo: list[dict[str, Any]] = []  # MO messages sent (replies and send_mo)
         self.messages: dict[str, DeliveryState] = {}  # message id -> final state (query_sm)
 
     @property
@@ -182,6 +98,8 @@ class SmscSimulator:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._new_session, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.scenario.refuse_binds_for > 0:
+            self.refuse_binds(self.scenario.refuse_binds_for)
         log.info("smsc.started", host=self.host, port=self.port)
 
     def _new_session(self) -> SmppTransport:
@@ -207,22 +125,47 @@ class SmscSimulator:
             self._server = None
         self.recorder.close()
 
-    # -- protocol handlers -------------------------------------------------------------------------
+    def refuse_binds(self, seconds: float, status: int | None = None) -> None:
+        """Refuse every bind for ``seconds`` from now (maintenance), with ``status``."""
+        self._refuse_until = asyncio.get_running_loop().time() + seconds
+        self._refuse_status = status if status is not None else self.scenario.refuse_status
+
+    def drop_sessions(self) -> int:
+        """Drop every connection without unbind (a network failure); returns how many."""
+        sessions = list(self._sessions)
+        for session in sessions:
+            session.proto.abort()
+        return len(sessions)
+
+    # -- binds -------------------------------------------------------------------------------------
 
     def _on_bind(self, session: _Session, pdu: Pdu) -> None:
+        now = asyncio.get_running_loop().time()
         account = self.accounts.get(pdu.get("system_id"))
-        if account is None:
-            session.conn.reject_bind(pdu, st.ESME_RINVSYSID)
+        status = 0
+        if now < self._refuse_until:
+            status = self._refuse_status
+        elif account is None:
+            status = st.ESME_RINVSYSID
         elif account.password != pdu.get("password"):
-            session.conn.reject_bind(pdu, st.ESME_RINVPASWD)
-        else:
-            session.conn.accept_bind(pdu, self.system_id, asyncio.get_running_loop().time())
-            session.account = account
-            account.sessions.append(session)
-            while account.backlog and session.can_receive:
-                session.outq.append(account.backlog.popleft())
-            session.pump()
+            status = st.ESME_RINVPASWD
+        elif self.scenario.max_binds and account.live_binds(now) >= self.scenario.max_binds:
+            status = st.ESME_RALYBND
+        if status or account is None:
+            self.binds_refused += 1
+            session.conn.reject_bind(pdu, status)
+            session.proto.schedule_flush()
+            return
+        session.conn.accept_bind(pdu, self.system_id, now)
+        session.account = account
+        account.sessions.append(session)
+        self.binds += 1
+        while account.backlog and session.can_receive:
+            session.outq.append(account.backlog.popleft())
+        session.pump()
         session.proto.schedule_flush()
+
+    # -- submits -----------------------------------------------------------------------------------
 
     def _on_request(self, session: _Session, pdu: Pdu) -> None:
         cid = pdu.command_id
@@ -234,7 +177,7 @@ class SmscSimulator:
                 session.conn.respond(pdu, st.ESME_RQUERYFAIL)
             else:
                 session.conn.respond(
-                    pdu, 0, message_id=pdu.get("message_id"), message_state=_MESSAGE_STATE[state]
+                    pdu, 0, message_id=pdu.get("message_id"), message_state=STATE_TO_MESSAGE_STATE[state]
                 )
         elif cid == C.CANCEL_SM:
             known = pdu.get("message_id") in self.messages
@@ -259,121 +202,189 @@ class SmscSimulator:
             session.account.tat = tat + interval
         return 0
 
+    def _trouble(self, session: _Session) -> bool:
+        """Apply the stall / drop of the scenario at this submit; True when the link was dropped."""
+        sc = self.scenario
+        session.submits += 1
+        if (
+            sc.stall_after
+            and session.submits == sc.stall_after
+            and (not sc.stall_times or self.stalls < sc.stall_times)
+        ):
+            self.stalls += 1
+            session.stall(sc.stall_for)
+        if (
+            sc.drop_after
+            and session.submits == sc.drop_after
+            and (not sc.drop_times or self.drops < sc.drop_times)
+        ):
+            self.drops += 1
+            log.info("smsc.session.dropped", submits=session.submits)
+            session.proto.abort()
+            return True
+        return False
+
     def _on_submit(self, session: _Session, pdu: Pdu) -> None:
         status = self._admit(session)
         if status:
-            self._answer(session, pdu, status, "")
+            if not self._trouble(session):
+                self._answer(session, pdu, status, "")
             return
+        sc = self.scenario
         self._next_id += 1
-        message_id = format(self._next_id, "X") if self.scenario.hex_ids else str(self._next_id)
+        number = self._next_id
+        message_id = format_id(number, sc.response_id_style)
         state = self.rng.choices(self._states, self._weights)[0] if self._states else DeliveryState.DELIVERED
         self.messages[message_id] = state
-        self._answer(session, pdu, 0, message_id)
         self._record(session, pdu, message_id, state)
-        if self.scenario.receipts and pdu.get("registered_delivery") & 0x03:
-            asyncio.get_running_loop().call_later(
-                self.scenario.response_latency + self.scenario.receipt_delay,
-                self._send_receipt,
-                session,
-                pdu,
-                message_id,
-                state,
-                datetime.now(UTC),
-            )
+        if sc.receipts and wants_receipt(pdu.get("registered_delivery"), state):
+            self._schedule_receipts(session, pdu, number, state)
+        if self._trouble(session):
+            return  # accepted, recorded, receipt on its way: only the response is lost
+        delay = max(sc.response_latency, RECEIPT_FIRST_GAP) if sc.receipt_first else None
+        self._answer(session, pdu, 0, message_id, delay=delay)
 
-    def _answer(self, session: _Session, pdu: Pdu, status: int, message_id: str) -> None:
-        delay = self.scenario.response_latency
+    def _answer(
+        self, session: _Session, pdu: Pdu, status: int, message_id: str, *, delay: float | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if delay is None:
+            delay = self.scenario.response_latency
+        if session.stalled:
+            delay = max(delay, session.stalled_until - loop.time())
+        session.unanswered += 1
+        self.max_outstanding = max(self.max_outstanding, session.unanswered)
         if delay > 0:
-            asyncio.get_running_loop().call_later(
-                delay, self._respond_later, session, pdu, status, message_id
-            )
+            loop.call_later(delay, self._respond_later, session, pdu, status, message_id)
         else:
-            session.conn.respond(pdu, status, message_id=message_id) if not status else session.conn.respond(
-                pdu, status
-            )
+            self._respond_now(session, pdu, status, message_id)
 
-    def _respond_later(self, session: _Session, pdu: Pdu, status: int, message_id: str) -> None:
-        if session.proto.closed:
-            return
+    def _respond_now(self, session: _Session, pdu: Pdu, status: int, message_id: str) -> None:
+        session.unanswered -= 1
         if status:
             session.conn.respond(pdu, status)
         else:
             session.conn.respond(pdu, 0, message_id=message_id)
+
+    def _respond_later(self, session: _Session, pdu: Pdu, status: int, message_id: str) -> None:
+        if session.proto.closed:
+            return
+        self._respond_now(session, pdu, status, message_id)
         session.proto.schedule_flush()
+
+    # -- what the handset shows --------------------------------------------------------------------
 
     def _record(self, session: _Session, pdu: Pdu, message_id: str, state: DeliveryState) -> None:
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
+        source, destination, esm = pdu.get("source_addr"), pdu.get("destination_addr"), pdu.get("esm_class")
+        fate = PartFate(1, message_id, state, len(body))
+        parts = self._parts.add(source, destination, body, esm, pdu.tlvs, fate)
         whole = self._reassembler.feed(
-            source=pdu.get("source_addr"),
-            destination=pdu.get("destination_addr"),
+            source=source,
+            destination=destination,
             short_message=body,
-            esm_class=pdu.get("esm_class"),
+            esm_class=esm,
             tlvs=pdu.tlvs,
             data_coding=pdu.get("data_coding"),
             now=asyncio.get_running_loop().time(),
         )
-        if whole is None:
+        if whole is None or parts is None:
             return  # a part: the record is written when the message is complete
-        record: dict[str, Any] = {
+        fields = {
             "system_id": session.account and session.conn.peer_system_id,
-            "source": pdu.get("source_addr"),
-            "destination": pdu.get("destination_addr"),
-            "text": whole.text,
+            "source": source,
+            "destination": destination,
             "data_coding": pdu.get("data_coding"),
-            "esm_class": pdu.get("esm_class"),
-            "parts": whole.parts,
-            "message_id": message_id,
-            "receipt_state": state.value,
+            "esm_class": esm,
             "service_type": pdu.get("service_type"),
-            "received_at": datetime.now(UTC).isoformat(),
         }
-        if whole.destination_port in PUSH_PORTS:  # a WAP push: what the handset shows
-            record["text"] = ""
-            record.update(handset_view(whole.data))
+        record = handset_record(whole, parts, fields)
         self.recorder.record(record)
+        self._maybe_reply(session, record)
+
+    # -- receipts ----------------------------------------------------------------------------------
+
+    def _schedule_receipts(self, session: _Session, pdu: Pdu, number: int, state: DeliveryState) -> None:
+        sc = self.scenario
+        loop = asyncio.get_running_loop()
+        submitted = datetime.now(UTC)
+        if sc.receipt_first:
+            if sc.acceptd_first:
+                self._send_receipt(session, pdu, number, DeliveryState.ACCEPTED, submitted)
+            self._send_receipt(session, pdu, number, state, submitted)
+            return
+        at = sc.response_latency + sc.receipt_delay
+        if sc.acceptd_first:
+            loop.call_later(
+                at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted
+            )
+        loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted)
 
     def _send_receipt(
-        self, session: _Session, submit: Pdu, message_id: str, state: DeliveryState, submitted: datetime
+        self, session: _Session, submit: Pdu, number: int, state: DeliveryState, submitted: datetime
     ) -> None:
-        text = format_receipt_text(
-            id=message_id,
-            stat=STATE_TO_STAT[state],
-            err="000" if state is DeliveryState.DELIVERED else "001",
-            submit_date=submitted,
-            done_date=datetime.now(UTC),
-            text="",
-        )
-        receipt = codec.make(
-            C.DELIVER_SM,
-            tlvs={
-                Tag.RECEIPTED_MESSAGE_ID: message_id.encode("ascii") + b"\x00",
-                Tag.MESSAGE_STATE: bytes((_MESSAGE_STATE[state],)),
-            },
-            source_addr_ton=submit.get("dest_addr_ton"),
-            source_addr_npi=submit.get("dest_addr_npi"),
-            source_addr=submit.get("destination_addr"),
-            dest_addr_ton=submit.get("source_addr_ton"),
-            dest_addr_npi=submit.get("source_addr_npi"),
-            destination_addr=submit.get("source_addr"),
-            esm_class=EsmClass.SMSC_DELIVERY_RECEIPT,
-            short_message=text.encode("ascii"),
+        receipt = receipt_pdu(
+            submit, number, state, self.scenario, submitted=submitted, done=datetime.now(UTC)
         )
         self.receipts_sent += 1
         self._route(session, receipt)
 
     def _route(self, session: _Session, pdu: Pdu) -> None:
         """To the submitting bind if it can receive, else another receiver bind of the account."""
-        account = session.account
         if session.can_receive and not session.proto.closed:
             session.push(pdu)
-            return
-        if account is None:
-            return
+        elif session.account is not None:
+            self._route_account(session.account, pdu)
+
+    def _route_account(self, account: _Account, pdu: Pdu) -> None:
         for other in account.sessions:
             if other.can_receive and not other.proto.closed:
                 other.push(pdu)
                 return
         account.backlog.append(pdu)
+
+    # -- subscribers' replies (MO) -----------------------------------------------------------------
+
+    def _maybe_reply(self, session: _Session, record: dict[str, Any]) -> None:
+        text = self._replies.reply_for(record["destination"])
+        if text is None or session.account is None:
+            return
+        system_id = session.conn.peer_system_id
+        asyncio.get_running_loop().call_later(
+            self.scenario.reply_delay, self._reply, record["destination"], record["source"], text, system_id
+        )
+
+    def _reply(self, source: str, destination: str, text: str, system_id: str | None) -> None:
+        self.send_mo(source, destination, text, system_id=system_id)
+
+    def send_mo(
+        self,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        method: ConcatMethod | None = None,
+        encoding: TextEncoding | None = None,
+        system_id: str | None = None,
+    ) -> list[Pdu]:
+        """A subscriber ``source`` texts ``destination``: deliver_sm part(s) to the account's
+        receiver bind (queued until one binds). Returns the PDUs sent."""
+        method = method or self.scenario.reply_method
+        pdus = mo_pdus(
+            source, destination, text, method=method, ref=self._mo_refs.next(source), encoding=encoding
+        )
+        for pdu in pdus:
+            self.deliver(pdu, system_id=system_id)
+        self.mo.append({"source": source, "destination": destination, "text": text, "parts": len(pdus)})
+        return pdus
+
+    def deliver(self, pdu: Pdu, *, system_id: str | None = None) -> None:
+        """Send any deliver_sm/data_sm to an account's receiver bind (the first account by default)."""
+        sid = system_id or next(iter(self.accounts))
+        account = self.accounts.get(sid)
+        if account is None:
+            raise ConfigurationError(f"system_id {sid!r}: no such account")
+        self._route_account(account, pdu)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -381,4 +392,10 @@ class SmscSimulator:
             "receipts_sent": self.receipts_sent,
             "throttled": self.throttled,
             "sessions": len(self._sessions),
+            "binds": self.binds,
+            "binds_refused": self.binds_refused,
+            "drops": self.drops,
+            "stalls": self.stalls,
+            "max_outstanding": self.max_outstanding,
+            "mo_sent": len(self.mo),
         }

@@ -1,0 +1,81 @@
+"""What the simulated SMSC records per message: the text the handset shows, and each part's fate.
+
+A long message arrives as parts (TS 23.040 §9.2.3.24.1 UDH, SMPP v3.4 §5.3.2.22-24 SAR), each with
+its own submit_sm_resp id and its own receipt (PROTOCOLS.md §2.4, §3.5). The record is written once the
+last part is in: the reassembled text, every part's id, receipt state and size in octets, and the
+message's receipt state (the worst of its parts'), so tests can assert exactly what a subscriber saw
+and what the adapter should report. Pure.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.results import STATE_SEVERITY, DeliveryState
+from channels.smpp.concat import Reassembled, concat_info
+from channels.wap.push import handset_view
+from channels.wap.wdp import PUSH_PORTS
+
+
+@dataclass(frozen=True, slots=True)
+class PartFate:
+    seq: int
+    message_id: str
+    state: DeliveryState
+    octets: int
+
+
+class PartCollector:
+    """Holds the parts of concatenated messages until the last one arrives (bounded, oldest first)."""
+
+    def __init__(self, max_groups: int = 10_000) -> None:
+        self._groups: OrderedDict[tuple[str, str, int, int], dict[int, PartFate]] = OrderedDict()
+        self._max = max_groups
+
+    def add(
+        self,
+        source: str,
+        destination: str,
+        body: bytes,
+        esm_class: int,
+        tlvs: Mapping[int, bytes],
+        fate: PartFate,
+    ) -> list[PartFate] | None:
+        """Every part in order once ``fate``'s message is complete; None while parts are missing."""
+        info = concat_info(body, esm_class, tlvs)
+        if info is None:
+            return [fate]
+        ref, total, seq = info
+        key = (source, destination, ref, total)
+        group = self._groups.setdefault(key, {})
+        group[seq] = PartFate(seq, fate.message_id, fate.state, fate.octets)  # a resent part replaces
+        if len(self._groups) > self._max:
+            self._groups.popitem(last=False)
+        if len(group) < total:
+            return None
+        del self._groups[key]
+        return [group[n] for n in sorted(group)]
+
+
+def handset_record(whole: Reassembled, parts: list[PartFate], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-able record of one complete message (``fields``: addresses, data_coding, ...)."""
+    states = [p.state for p in parts]
+    record: dict[str, Any] = {
+        **fields,
+        "text": whole.text,
+        "parts": whole.parts,
+        "message_id": parts[0].message_id,
+        "message_ids": [p.message_id for p in parts],
+        "receipt_state": max(states, key=STATE_SEVERITY.__getitem__).value,
+        "receipt_states": [s.value for s in states],
+        "part_octets": [p.octets for p in parts],
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+    if whole.destination_port in PUSH_PORTS:  # a WAP push: what the handset shows
+        record["text"] = ""
+        record.update(handset_view(whole.data))
+    return record
