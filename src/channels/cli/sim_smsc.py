@@ -55,7 +55,8 @@ def parse_receipt_style(spec: str) -> ReceiptStyle:
         else:
             fields_list = "+".join(_STYLE_FIELDS)
             raise click.BadParameter(
-                f"{item!r}: expected upper, lower-stat, Text, err=N, omit=FIELD+... ({fields_list}), extra=KEY:VALUE"
+                f"{item!r}: expected upper, lower-stat, Text, err=N, omit=FIELD+... ({fields_list}),"
+                " extra=KEY:VALUE"
             )
     return ReceiptStyle(extra=tuple(extra), **fields)
 
