@@ -168,6 +168,8 @@ class SmscSimulator:
     # -- submits -----------------------------------------------------------------------------------
 
     def _on_request(self, session: _Session, pdu: Pdu) -> None:
+        if session.dropped:
+            return  # the rest of a read after a scripted drop never reached this SMSC
         cid = pdu.command_id
         if cid in (C.SUBMIT_SM, C.DATA_SM):
             self._on_submit(session, pdu)
@@ -220,6 +222,7 @@ class SmscSimulator:
         ):
             self.drops += 1
             log.info("smsc.session.dropped", submits=session.submits)
+            session.dropped = True
             session.proto.abort()
             return True
         return False

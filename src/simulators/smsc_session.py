@@ -67,6 +67,7 @@ class _Session:
         self.unanswered = 0  # submits whose response is not written yet
         self.stalled_until = 0.0
         self.unbound = False  # the ESME unbound cleanly
+        self.dropped = False  # a scripted drop: ignore what is still in the read buffer
 
     @property
     def can_receive(self) -> bool:
