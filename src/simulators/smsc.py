@@ -69,7 +69,7 @@ class SmscSimulator:
         self.rng = random.Random(sc.seed)
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
-        self._next_id = 0x1000
+        self._next_id = 0x0E999F20  # ids with letters, so case and base variants differ (jasmin#643)
         self._reassembler = Reassembler()
         self._parts = PartCollector()
         self._states = list(sc.outcomes)
