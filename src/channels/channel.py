@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol, runtime_checkable
 
+from channels.errors import ChannelsError
 from channels.message import ChannelKind, Message
 from channels.results import Event, SendResult
 
@@ -27,3 +28,14 @@ class Channel(Protocol):
     def events(self) -> AsyncIterator[Event]: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BatchChannel(Protocol):
+    """Optional fast path: send a chunk in one go (one encode pass, one write, no future per message).
+
+    Returns, in order, a SendResult or the ChannelsError each message met; never raises for a
+    single message's failure.
+    """
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]: ...

@@ -77,24 +77,40 @@ class DeferredFeed:
 
     async def next(self) -> tuple[int, Message] | None:
         """The next message to send, with its index; None when everything is done."""
+        chunk = await self.take(1)
+        return chunk[0] if chunk else None
+
+    async def take(self, n: int) -> list[tuple[int, Message]]:
+        """Up to ``n`` messages for one chunk: waits for the first, then takes only what is ready.
+        Empty when everything is done. One lock acquisition per chunk: a worker calls this only
+        when it has nothing in flight, so a waiter never blocks a worker that must settle."""
         async with self._lock:
-            while True:
-                if self._held and self._held[0][0] <= self._clock.now():
-                    _, _, index, message = heapq.heappop(self._held)
-                    self._in_flight += 1
-                    return index, message
-                if not self._exhausted and len(self._held) < self._max_held:
-                    try:
-                        message = await anext(self._source)
-                    except StopAsyncIteration:
-                        self._exhausted = True
-                        continue
-                    index, self._read = self._read, self._read + 1
-                    self._in_flight += 1
-                    return index, message
-                if self._exhausted and not self._held and not self._in_flight:
-                    return None
-                await self._wait()
+            chunk: list[tuple[int, Message]] = []
+            while len(chunk) < n:
+                item = await self._pull(block=not chunk)
+                if item is None:
+                    break
+                chunk.append(item)
+            return chunk
+
+    async def _pull(self, *, block: bool) -> tuple[int, Message] | None:
+        while True:
+            if self._held and self._held[0][0] <= self._clock.now():
+                _, _, index, message = heapq.heappop(self._held)
+                self._in_flight += 1
+                return index, message
+            if not self._exhausted and len(self._held) < self._max_held:
+                try:
+                    message = await anext(self._source)
+                except StopAsyncIteration:
+                    self._exhausted = True
+                    continue
+                index, self._read = self._read, self._read + 1
+                self._in_flight += 1
+                return index, message
+            if not block or (self._exhausted and not self._held and not self._in_flight):
+                return None
+            await self._wait()
 
     async def _wait(self) -> None:
         """Wait for the first held message's due time, or for a worker to settle one."""

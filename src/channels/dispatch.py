@@ -204,12 +204,15 @@ class Dispatcher:
 
     async def _send_chunk(self, messages: Sequence[Message]) -> list[Outcome]:
         """The fast path (DESIGN §6): decide the chunk policy by policy (one store round trip each),
-        then hand each channel its allowed messages at once (``send_batch`` where it has one)."""
+        then hand each channel its allowed messages at once (``send_batch`` where it has one).
+        A message the rate limiter holds back goes out at its slot, not with the rest of the chunk:
+        what was allowed before it is sent first, so waiting never turns into a burst."""
         decisions = await evaluate_chunk(self.policies, messages, self.clock.now())
         outcomes: list[Outcome | None] = [None] * len(messages)
-        groups: dict[ChannelKind, list[int]] = {}
+        ready: list[int] = []
         for i, (message, decision) in enumerate(zip(messages, decisions, strict=True)):
-            if waits_for_token(decision):  # the rate limiter reserved a slot: wait for it
+            if waits_for_token(decision):
+                await self._flush(messages, ready, outcomes)
                 decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
             refused = _refusal(message, decision)
             if refused is not None:
@@ -220,14 +223,24 @@ class Dispatcher:
                     message, ConfigurationError(f"no channel for kind {message.kind.value!r}")
                 )
             else:
-                groups.setdefault(message.kind, []).append(i)
+                ready.append(i)
+        await self._flush(messages, ready, outcomes)
+        return [o for o in outcomes if o is not None]
+
+    async def _flush(
+        self, messages: Sequence[Message], ready: list[int], outcomes: list[Outcome | None]
+    ) -> None:
+        """Send the allowed messages collected so far, one batch per channel kind."""
+        groups: dict[ChannelKind, list[int]] = {}
+        for i in ready:
+            groups.setdefault(messages[i].kind, []).append(i)
+        ready.clear()
         for kind, indices in groups.items():
             channel = self._channels[kind]
             group = [messages[i] for i in indices]
             results = await self._deliver(channel, group)
             for i, message, result in zip(indices, group, results, strict=True):
                 outcomes[i] = await self._settle(channel, message, result)
-        return [o for o in outcomes if o is not None]
 
     async def _deliver(self, channel: Channel, group: list[Message]) -> list[SendResult | ChannelsError]:
         if isinstance(channel, BatchChannel):

@@ -48,3 +48,45 @@ class BatchPolicy(Protocol):
     """Optional fast path: decide a chunk in one call (one Redis round trip, one SQLite transaction)."""
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]: ...
+
+
+async def _decide(policy: Policy, messages: Sequence[Message], now: datetime) -> list[Decision]:
+    if isinstance(policy, BatchPolicy):
+        return list(await policy.evaluate_many(messages, now))
+    return [await policy.evaluate(m, now) for m in messages]
+
+
+async def _undo(policy: Policy, messages: Sequence[Message]) -> None:
+    many = getattr(policy, "rollback_many", None)
+    if many is not None:
+        await many(messages)
+        return
+    for m in messages:
+        await policy.rollback(m)
+
+
+async def evaluate_chunk(
+    policies: Sequence[Policy], messages: Sequence[Message], now: datetime
+) -> list[Decision]:
+    """Decide a chunk policy by policy (one store round trip per policy where it is a BatchPolicy).
+    A message refused by a policy is rolled back in the policies that had allowed it, exactly as
+    one-by-one evaluation would."""
+    decisions: list[Decision] = [ALLOW] * len(messages)
+    alive = list(range(len(messages)))
+    for i, policy in enumerate(policies):
+        if not alive:
+            break
+        got = await _decide(policy, [messages[j] for j in alive], now)
+        still: list[int] = []
+        refused: list[Message] = []
+        for j, decision in zip(alive, got, strict=True):
+            if isinstance(decision, Allow):
+                still.append(j)
+            else:
+                decisions[j] = decision
+                refused.append(messages[j])
+        if refused:
+            for done in reversed(policies[:i]):
+                await _undo(done, refused)
+        alive = still
+    return decisions

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.message import ChannelKind, Message
-from channels.policy import ALLOW, Allow, Decision, Policy
+from channels.policy import ALLOW, Allow, Decision, Policy, evaluate_chunk
 from throttle.dedup import ContactCap, ContactCapPolicy, IdempotencyPolicy
 from throttle.numbers import Numbers
 from throttle.optout import OptOutPolicy
@@ -27,13 +27,6 @@ from throttle.stores.memory import MemoryStore
 from throttle.validate import ValidatePolicy
 
 P = TypeVar("P")
-
-
-async def _evaluate_many(stage: Any, messages: Sequence[Message], now: datetime) -> list[Decision]:
-    many = getattr(stage, "evaluate_many", None)
-    if many is not None:
-        return list(await many(messages, now))
-    return [await stage.evaluate(m, now) for m in messages]
 
 
 async def _rollback_many(stage: Any, messages: Sequence[Message]) -> None:
@@ -68,25 +61,7 @@ class Pipeline:
         return ALLOW
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        decisions: list[Decision] = [ALLOW] * len(messages)
-        alive = list(range(len(messages)))
-        for i, stage in enumerate(self.stages):
-            if not alive:
-                break
-            got = await _evaluate_many(stage, [messages[j] for j in alive], now)
-            refused = []
-            still = []
-            for j, d in zip(alive, got, strict=True):
-                if isinstance(d, Allow):
-                    still.append(j)
-                else:
-                    decisions[j] = d
-                    refused.append(messages[j])
-            if refused:
-                for done in reversed(self.stages[:i]):
-                    await _rollback_many(done, refused)
-            alive = still
-        return decisions
+        return await evaluate_chunk(self.stages, messages, now)
 
     async def rollback(self, message: Message) -> None:
         for stage in reversed(self.stages):

@@ -59,8 +59,9 @@ async def test_concurrent_senders_hold_the_rate_on_the_real_clock() -> None:
             j += 1
         worst = max(worst, i - j + 1)
     # Slots are exact (the fake-clock tests check every slice); on the real clock a sliding 100 ms
-    # window also sees the event loop's lateness, never a burst of the 64 senders.
-    assert worst <= RATE / 10 * 1.25, worst
+    # window also sees the event loop's lateness (a stall of a few ms on a loaded 2-core machine lets
+    # slots already due go together), never a burst of the 64 senders (that would be 164).
+    assert worst <= RATE / 10 * 1.5, worst
 
 
 async def test_a_restarted_job_on_the_same_sqlite_file_sends_nothing_twice(tmp_path: Path) -> None:
