@@ -99,10 +99,13 @@ class ChannelReport:
 @dataclass
 class Story:
     reports: dict[ChannelKind, ChannelReport] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
+    lines: dict[str, list[str]] = field(default_factory=dict)
     responders: set[str] = field(default_factory=set)
     opted_out: set[str] = field(default_factory=set)
     seconds: float = 0.0
+
+    def note(self, topic: str, line: str) -> None:
+        self.lines.setdefault(topic, []).append(line)
 
     def report(self, kind: ChannelKind) -> ChannelReport:
         return self.reports.setdefault(kind, ChannelReport())
@@ -142,9 +145,10 @@ async def send_wave(dispatcher: Dispatcher, story: Story, messages: list[Message
     for o in outcomes:
         story.count(o)
         if isinstance(o, Deferred):
-            story.lines.append(
+            story.note(
+                "quiet hours",
                 f"quiet hours: {mask_msisdn(o.message.to)} ({o.message.kind.value}) deferred "
-                f"until {o.until:%Y-%m-%d %H:%M} UTC, its next window"
+                f"until {o.until:%Y-%m-%d %H:%M} UTC, its next window",
             )
     return outcomes
 
@@ -176,15 +180,17 @@ async def on_reply(event: InboundMessage, story: Story, optout: OptOutPolicy) ->
     story.report(event.channel).replies += 1
     if await optout.observe(event):
         story.opted_out.add(event.sender.lstrip("+"))
-        story.lines.append(
+        story.note(
+            "opt-out",
             f"opt-out: {mask_msisdn(event.sender)} replied {event.text!r} on "
-            f"{event.channel.value}: no more marketing"
+            f"{event.channel.value}: no more marketing",
         )
     elif SUBSCRIBE.match(event.text) and event.channel is ChannelKind.SMS:
         story.responders.add(event.sender.lstrip("+"))
         if event.text != event.keyword:
-            story.lines.append(
-                f"lenient match: {mask_msisdn(event.sender)} typed {event.text!r}, counted as '88'"
+            story.note(
+                "lenient match",
+                f"lenient match: {mask_msisdn(event.sender)} typed {event.text!r}, counted as '88'",
             )
 
 
@@ -230,8 +236,8 @@ async def run_demo(n: int, console: Console) -> Story:
         again = [wave1[0]]  # a retried row with the same Message.id: idempotency refuses it
         for o in await send_wave(dispatcher, story, partner + again):
             if isinstance(o, Rejected):
-                story.lines.append(
-                    f"dedup: {o.message.campaign_id} → {mask_msisdn(o.message.to)}: {o.reason}"
+                story.note(
+                    o.reason.split(":", 1)[0], f"dedup: {o.message.campaign_id} → {mask_msisdn(o.message.to)}: {o.reason}"
                 )
         await collect(dispatcher, story, optout, finals=sum(isinstance(o, Sent) for o in first), timeout=15.0)
         # Wave 2: the SMS non-responders get the offer again, by WAP push.
@@ -245,7 +251,7 @@ async def run_demo(n: int, console: Console) -> Story:
         second = await send_wave(dispatcher, story, wave2)
         for o in second:
             if isinstance(o, Rejected) and "opt" in o.reason:
-                story.lines.append(f"wave 2 skipped {mask_msisdn(o.message.to)}: {o.reason}")
+                story.note("wave 2", f"wave 2 skipped {mask_msisdn(o.message.to)}: {o.reason}")
         await collect(
             dispatcher, story, optout, finals=sum(isinstance(o, Sent) for o in second), timeout=10.0
         )
@@ -275,8 +281,11 @@ def render(story: Story, console: Console) -> None:
             str(r.replies),
         )
     console.print(table)
-    for line in story.lines:
-        console.print(f"  • {line}")
+    for lines in story.lines.values():  # two examples per topic, then a count
+        for line in lines[:2]:
+            console.print(f"  • {line}")
+        if len(lines) > 2:
+            console.print(f"    … and {len(lines) - 2} more like it")
     console.print(
         f"responders (replied 88): {len(story.responders)}; opted out: {len(story.opted_out)}; "
         f"{story.seconds:.1f} s"

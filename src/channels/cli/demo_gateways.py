@@ -58,12 +58,17 @@ async def start_gateways(
         DeliveryState.UNDELIVERABLE: 0.05,
         DeliveryState.EXPIRED: 0.03,
     }
-    smsc = await stack.enter_async_context(
-        SmscSimulator(
-            scenario=smsc_scenario or SmscScenario(seed=SEED, outcomes=sms_outcomes, receipt_delay=0.05)
-        )
+    # A fifth of the targets answer the offer: most "88", some typed full-width, a few opt out.
+    replies = {"88": 0.6, "８８": 0.25, "TD": 0.1, "退订": 0.05}
+    default = SmscScenario(
+        seed=SEED, outcomes=sms_outcomes, receipt_delay=0.05, reply_rate=0.2, replies=replies, reply_delay=0.2
     )
-    ppg = await stack.enter_async_context(PpgSimulator(smsc=smsc.url))
+    accounts = {"test": "secret", "ppg": "ppgpass"}  # the PPG forwards on its own bind
+    smsc = await stack.enter_async_context(
+        SmscSimulator(accounts=accounts, scenario=smsc_scenario or default)
+    )
+    ppg_smsc = f"smpp://ppg:ppgpass@{smsc.host}:{smsc.port}"
+    ppg = await stack.enter_async_context(PpgSimulator(smsc=ppg_smsc))
     mmsc = await stack.enter_async_context(
         MmscSimulator(
             scenario=MmscScenario(

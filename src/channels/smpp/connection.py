@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
-from channels.errors import LocalProtocolError
+from channels.errors import ConfigurationError, LocalProtocolError
 from channels.smpp import pdu as codec
 from channels.smpp import status as st
 from channels.smpp.constants import HEADER_SIZE, MAX_SEQUENCE, RESPONSE_BIT, CommandId, Tag
@@ -336,7 +336,10 @@ class SmppConnection:
             addr_npi=addr_npi,
             address_range=address_range,
         )
-        body = _body(pdu)
+        try:
+            body = _body(pdu)
+        except PduError as exc:  # e.g. a password longer than 8 octets (§4.1.1)
+            raise ConfigurationError(f"bind: {exc}") from exc
         seq = self._next_sequence()
         self._out += _header(HEADER_SIZE + len(body), pdu.command_id, 0, seq) + body
         self._pending[seq] = (pdu.command_id, now + self.config.response_timeout, mode)
