@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from channels.cli.demo import demo
+from channels.cli.send import command as send
 from channels.cli.simulate import simulate
 
 
@@ -16,6 +17,7 @@ def cli() -> None:
 
 cli.add_command(simulate)
 cli.add_command(demo)
+cli.add_command(send)
 
 
 def main() -> None:
