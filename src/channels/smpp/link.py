@@ -107,6 +107,7 @@ class SmppLink:
         )
         self.proto: SmppTransport | None = None
         self.binds = 0  # successful binds (1 + reconnections)
+        self.requests = 0  # requests written (resends included)
         self._closed = False
         self._connector: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[SmppTransport] | None = None
@@ -114,6 +115,7 @@ class SmppLink:
         self._bound: asyncio.Future[None] | None = None
         self._unbound: asyncio.Future[None] | None = None
         self._credit_waiters: deque[asyncio.Future[None]] = deque()
+        self._held = 0  # credit taken by senders waiting for their pacing slot
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -132,7 +134,7 @@ class SmppLink:
     def load(self) -> int:
         """Requests in flight plus senders waiting for credit (how the pool picks a bind)."""
         proto = self.proto
-        return (proto.conn.in_flight if proto is not None else 0) + len(self._credit_waiters)
+        return (proto.conn.in_flight if proto is not None else 0) + self._held + len(self._credit_waiters)
 
     # -- binding -----------------------------------------------------------------------------------
 
@@ -268,13 +270,17 @@ class SmppLink:
 
     # -- sending -----------------------------------------------------------------------------------
 
+    def _free(self, proto: SmppTransport) -> int:
+        return proto.conn.credit - self._held
+
     async def _acquire(self) -> SmppTransport:
-        """Wait for window credit on a bound link; returns the transport to send on."""
+        """Wait for window credit on a bound link and hold one slot of it (release with _release)."""
         while True:
             proto = self.proto
             if proto is None or proto.closed or not proto.conn.bound:
                 proto = await self._wait_bound(persistent=False, timeout=self.config.bind_wait)
-            if proto.conn.credit > 0 and not self._credit_waiters:
+            if self._free(proto) > 0 and not self._credit_waiters:
+                self._held += 1
                 return proto
             waiter = asyncio.get_running_loop().create_future()
             self._credit_waiters.append(waiter)
@@ -284,7 +290,8 @@ class SmppLink:
                 with contextlib.suppress(ValueError):
                     self._credit_waiters.remove(waiter)
             proto = self.proto
-            if proto is not None and not proto.closed and proto.conn.bound and proto.conn.credit > 0:
+            if proto is not None and not proto.closed and proto.conn.bound and self._free(proto) > 0:
+                self._held += 1
                 return proto
 
     def _wake(self) -> None:
@@ -315,12 +322,25 @@ class SmppLink:
 
     async def exchange(self, pdu: Pdu) -> Pdu:
         """Send one request within the window and pacing; returns its response, whatever its status.
-        Raises OutcomeUnknown when no response came (timeout, link lost)."""
-        await self._pace()
-        proto = await self._acquire()
+        Raises OutcomeUnknown when no response came (timeout, link lost).
+
+        Credit first, then the pacing slot: a sender that waited for the window takes its slot at the
+        rate in force when it can actually send (so a cut applies to the queue at once)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Pdu] = loop.create_future()
-        proto.conn.send_request(pdu, loop.time(), fut)
+        while True:
+            proto = await self._acquire()
+            try:
+                await self._pace()
+                if self._closed:
+                    raise ChannelClosed(f"SMPP link {self.name} is closed")
+                if proto is self.proto and not proto.closed and proto.conn.bound:
+                    proto.conn.send_request(pdu, loop.time(), fut)
+                    break
+            finally:
+                self._held -= 1
+            self._wake()  # the link dropped while we waited for the slot: try again on the next one
+        self.requests += 1
         proto.schedule_flush()
         proto.rearm()
         resp = await fut
