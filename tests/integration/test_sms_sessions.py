@@ -86,6 +86,7 @@ async def test_reconnect_without_unbind_meets_ralybnd_and_rebinds() -> None:
             waited = time.monotonic() - started
     assert isinstance(outcome, Sent)
     assert smsc.binds_refused >= 1 and smsc.binds == 2  # ESME_RALYBND, then the bind went through
+    assert smsc.stats()["sessions"] == 0  # no socket left behind (linxGnu/gosmpp#159)
     assert waited >= 0.25
 
 

@@ -3,9 +3,12 @@ registered_delivery), and how the parts' answers become one result or one precis
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from channels import (
+    AuthenticationError,
     ChannelKind,
     ConfigurationError,
     DeliveryState,
@@ -24,6 +27,8 @@ from channels.smpp.config import SmppConfig
 from channels.smpp.connection import BindMode
 from channels.smpp.constants import CommandId, EsmClass, Tag
 from channels.smpp.pdu import Pdu
+from channels.smpp.rebind import BindRefused, bind_error, bind_with_retry
+from channels.smpp.transport import SmppTransport
 
 
 def sms(
@@ -146,3 +151,43 @@ def test_partial_acceptance_is_reported_precisely_and_not_retriable() -> None:
 def test_vendor_status_is_named() -> None:
     with pytest.raises(Exception, match="ESME_VENDOR_0x40a"):
         _collect(sms("x"), [resp(0x40A)])
+
+
+def test_bind_refusals_that_may_pass_are_retriable_credentials_are_not() -> None:
+    for status in (st.ESME_RALYBND, st.ESME_RBINDFAIL, st.ESME_RSYSERR, st.ESME_RTHROTTLED):
+        err = bind_error(status, "bind")
+        assert isinstance(err, BindRefused) and err.retriable and err.status == status
+    assert isinstance(bind_error(st.ESME_RINVPASWD, "bind"), AuthenticationError)
+    assert not bind_error(st.ESME_RINVSYSID, "bind").retriable
+
+
+async def test_bind_with_retry_backs_off_then_gives_up_or_raises_at_once() -> None:
+    BOUND = cast(SmppTransport, object())
+    calls: list[int] = []
+
+    async def flaky() -> SmppTransport:
+        calls.append(1)
+        if len(calls) < 3:
+            raise bind_error(st.ESME_RALYBND, "bind")
+        return BOUND
+
+    assert await bind_with_retry(flaky, name="t", attempts=5, initial=0.001, maximum=0.002) is BOUND
+    assert len(calls) == 3
+    calls.clear()
+
+    async def refused() -> SmppTransport:
+        calls.append(1)
+        raise bind_error(st.ESME_RALYBND, "bind")
+
+    with pytest.raises(BindRefused, match="ESME_RALYBND"):
+        await bind_with_retry(refused, name="t", attempts=4, initial=0.001, maximum=0.002)
+    assert len(calls) == 4
+    calls.clear()
+
+    async def wrong_password() -> SmppTransport:
+        calls.append(1)
+        raise bind_error(st.ESME_RINVPASWD, "bind")
+
+    with pytest.raises(AuthenticationError):
+        await bind_with_retry(wrong_password, name="t", attempts=None, initial=0.001, maximum=0.002)
+    assert len(calls) == 1

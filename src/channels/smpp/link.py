@@ -11,7 +11,7 @@ module owns the socket, the waiting and the retrying (DESIGN §2.5: session-leve
   resent, DESIGN §2.6), then rebinds in the background with tenacity's exponential backoff and jitter;
   requests queued for credit are sent once it is back. A bind refused with ESME_RALYBND (the SMSC still
   holds our previous, never-unbound session: praekeltfoundation/vumi#624), RBINDFAIL or RSYSERR is
-  retried the same way; wrong credentials are raised at once.
+  retried the same way; wrong credentials are raised at once (:mod:`channels.smpp.rebind`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_never,
-    wait_exponential_jitter,
-)
 
 from channels.errors import ChannelClosed, ChannelsError, ConnectTimeout, OutcomeUnknown, TransportError
 from channels.smpp import pdu as codec
@@ -53,38 +46,16 @@ from channels.smpp.connection import (
 )
 from channels.smpp.constants import CommandId
 from channels.smpp.pdu import Pdu
+from channels.smpp.rebind import bind_error, bind_with_retry
 from channels.smpp.transport import SmppTransport
 
 log = structlog.get_logger(__name__)
 C = CommandId
 
-# Bind refusals worth another attempt after a backoff; the others (credentials, system_type) are not.
-BIND_RETRY_STATUSES = frozenset(
-    {
-        st.ESME_RALYBND,
-        st.ESME_RBINDFAIL,
-        st.ESME_RSYSERR,
-        st.ESME_RTHROTTLED,
-        st.ESME_RMSGQFUL,
-        st.ESME_RX_T_APPN,
-    }
-)
 # Transient answers that mean "too fast": they also cut the send rate.
 THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
 
 DeliverCallback = Callable[[Pdu, "SmppLink"], None]
-
-
-class BindRefused(TransportError):
-    """The SMSC refused the bind for a reason that may pass (already bound, system error)."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, ChannelsError) and exc.retriable
 
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:
@@ -152,24 +123,13 @@ class SmppLink:
     async def _connect_loop(self, ready: asyncio.Future[SmppTransport], persistent: bool) -> None:
         cfg = self.config
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retriable),
-                stop=stop_never if persistent else stop_after_attempt(cfg.connect_attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=cfg.reconnect_initial, max=cfg.reconnect_max, jitter=cfg.reconnect_initial
-                ),
-                before_sleep=lambda state: log.info(
-                    "smpp.bind.retrying",
-                    link=self.name,
-                    attempt=state.attempt_number,
-                    error=str(state.outcome.exception()) if state.outcome else None,
-                ),
-                reraise=True,
-            ):
-                with attempt:
-                    if self._closed:
-                        raise ChannelClosed(f"SMPP link {self.name} is closed")
-                    proto = await self._open()
+            proto = await bind_with_retry(
+                self._open,
+                name=self.name,
+                attempts=None if persistent else cfg.connect_attempts,
+                initial=cfg.reconnect_initial,
+                maximum=cfg.reconnect_max,
+            )
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else ChannelClosed("bind cancelled"))
@@ -198,6 +158,8 @@ class SmppLink:
             raise TransportError(f"SMPP link {self.name}: not bound within {timeout}s") from None
 
     async def _open(self) -> SmppTransport:
+        if self._closed:
+            raise ChannelClosed(f"SMPP link {self.name} is closed")
         cfg = self.config
         loop = asyncio.get_running_loop()
         conn = SmppConnection(Role.ESME, cfg.session(), now=loop.time())
@@ -229,13 +191,6 @@ class SmppLink:
             self._binding = None
         log.info("smpp.bind.completed", link=self.name, mode=self.mode.value, window=cfg.window)
         return proto
-
-    def _bind_failed(self, status: int) -> ChannelsError:
-        where = f"bind to {self.config.host}:{self.config.port}"
-        if status in BIND_RETRY_STATUSES:
-            name = st.status_name(status)
-            return BindRefused(f"{where}: {name} ({status:#x})", status=status)
-        return st.error_for(status, where)
 
     # -- closing -----------------------------------------------------------------------------------
 
@@ -401,7 +356,7 @@ class SmppLink:
         if isinstance(ev, Bound):
             bound.set_result(None)
         else:
-            bound.set_exception(self._bind_failed(ev.status))
+            bound.set_exception(bind_error(ev.status, f"bind to {self.config.host}:{self.config.port}"))
 
     def _on_trouble(self, proto: SmppTransport, ev: Event) -> None:
         if isinstance(ev, UnbindReceived):
