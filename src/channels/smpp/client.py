@@ -32,7 +32,7 @@ from channels.message import ChannelKind, Message, mask_msisdn
 from channels.receipts import IdProfile
 from channels.results import DeliveryReceipt, DeliveryState, Event, InboundMessage, SendResult
 from channels.smpp import pdu as codec
-from channels.smpp.concat import Reassembler, RefAllocator, split
+from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, split
 from channels.smpp.config import SmppConfig
 from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ParsedReceipt, receipt_from_fields
@@ -186,9 +186,8 @@ class SmppClient:
             )
         cfg = self.config
         encoded = encode_text(content.body, content.encoding)
-        segments = split(
-            encoded, cfg.concat, ref=self._refs.next(destination), max_parts=cfg.max_parts, packed=cfg.packed
-        )
+        ref = self._refs.next(destination, bits=8 if cfg.concat is ConcatMethod.UDH8 else 16)
+        segments = split(encoded, cfg.concat, ref=ref, max_parts=cfg.max_parts, packed=cfg.packed)
         source, ston, snpi = self._source(message.sender)
         registered = cfg.registered_delivery if message.want_receipt else 0
         return [
