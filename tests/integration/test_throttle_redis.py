@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import redis
 from redis.cluster import key_slot
-from tests.conftest import RedisServer
 
 from channels import (
     Allow,
@@ -25,6 +24,7 @@ from channels import (
     Text,
     TransportError,
 )
+from tests.conftest import RedisServer
 from throttle import (
     ContactCap,
     RateLimit,

@@ -20,9 +20,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.conftest import RedisServer
-
 from channels import Allow, ChannelKind, Defer, Message, Text
+from tests.conftest import RedisServer
 from throttle import RateLimit, RedisStore, default_pipeline
 
 WORKERS = 4

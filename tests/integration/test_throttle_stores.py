@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import RedisServer
 
 from channels import Allow, ChannelKind, Defer, FakeClock, InboundMessage, Message, Reject, Text
+from tests.conftest import RedisServer
 from throttle import (
     ContactCap,
     ContactCapPolicy,

@@ -237,7 +237,8 @@ async def run_demo(n: int, console: Console) -> Story:
         for o in await send_wave(dispatcher, story, partner + again):
             if isinstance(o, Rejected):
                 story.note(
-                    o.reason.split(":", 1)[0], f"dedup: {o.message.campaign_id} → {mask_msisdn(o.message.to)}: {o.reason}"
+                    o.reason.split(":", 1)[0],
+                    f"dedup: {o.message.campaign_id} → {mask_msisdn(o.message.to)}: {o.reason}",
                 )
         await collect(dispatcher, story, optout, finals=sum(isinstance(o, Sent) for o in first), timeout=15.0)
         # Wave 2: the SMS non-responders get the offer again, by WAP push.
