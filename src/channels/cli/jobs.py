@@ -18,7 +18,6 @@ many messages await receipts, and receipts that arrive after a restart still fin
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import sqlite3
 import time
@@ -69,6 +68,19 @@ _RECORD = (
     " until = excluded.until, sent_at = excluded.sent_at, updated = excluded.updated"
 )
 _RECEIPT = "UPDATE rows SET receipt = ?, receipt_error = ?, receipt_at = ?, updated = ? WHERE line = ?"
+_UNKNOWN = "UPDATE rows SET state = 'unknown', reason = ?, updated = ? WHERE line = ?"
+_JOURNAL = "INSERT INTO unknown_journal VALUES (?, ?, ?, ?)"
+_TRACK = "INSERT OR REPLACE INTO tracked VALUES (?, ?, ?, ?, ?, ?, ?)"
+_TRACK_KEY = "INSERT OR REPLACE INTO tracked_keys VALUES (?, ?, ?)"
+_TRACK_PARTS = "UPDATE tracked SET parts = ? WHERE message_id = ?"
+_UNTRACK = "DELETE FROM tracked WHERE message_id = ?"
+_UNTRACK_KEYS = "DELETE FROM tracked_keys WHERE message_id = ?"
+# Queued writes run grouped by statement (one executemany each), in this order, which is the order
+# of a message's life: recorded (a deferral), marked sending, its outcome, its receipt; tracked,
+# updated, untracked. Writes of one statement keep their own order.
+_PRIORITY = {sql: i for i, sql in enumerate(
+    (_RECORD, _MARK, _UNKNOWN, _RECEIPT, _JOURNAL, _TRACK, _TRACK_KEY, _TRACK_PARTS, _UNTRACK, _UNTRACK_KEYS)
+)}  # fmt: skip
 REPORT_COLUMNS = (
     "line", "msisdn", "message_id", "outcome", "reason", "remote_ids", "parts", "attempts",
     "sent_at", "deferred_until", "receipt", "receipt_error", "receipt_at",
@@ -113,7 +125,7 @@ class JobFile:
         except sqlite3.Error as exc:
             raise ConfigurationError(f"--job {self.path}: {exc}") from exc
         self._in_tx = False
-        self._ops: list[tuple[str, Sequence[Any]]] = []
+        self._ops: dict[str, list[Sequence[Any]]] = {}
         self._commit_waiter: asyncio.Future[None] | None = None
         self.resumed = self._claim_identity(campaign, channel, targets)
         # A run that did not close the job died: claims it held may have no row here (see engine).
@@ -138,9 +150,8 @@ class JobFile:
     # -- transactions ------------------------------------------------------------------------------
 
     def _write(self, sql: str, params: Sequence[Any]) -> None:
-        """Queue a write; queued writes run in order (runs of one statement as one executemany) at
-        the next read or commit, inside one transaction."""
-        self._ops.append((sql, params))
+        """Queue a write; queued writes run at the next read or commit, inside one transaction."""
+        self._ops.setdefault(sql, []).append(params)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         """A query that sees every queued write."""
@@ -150,12 +161,12 @@ class JobFile:
     def _flush(self) -> None:
         if not self._ops:
             return
-        ops, self._ops = self._ops, []
+        ops, self._ops = self._ops, {}
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
-        for sql, group in itertools.groupby(ops, key=lambda op: op[0]):
-            self.db.executemany(sql, [params for _, params in group])
+        for sql in sorted(ops, key=_PRIORITY.__getitem__):
+            self.db.executemany(sql, ops[sql])
 
     def commit(self) -> None:
         """Write the marks waiting for their group commit and everything recorded so far."""
@@ -254,7 +265,7 @@ class JobFile:
              _ts(sent_at), now),
         )  # fmt: skip
         if state == "unknown":
-            self._write("INSERT INTO unknown_journal VALUES (?, ?, ?, ?)", (line, message_id, now, reason))
+            self._write(_JOURNAL, (line, message_id, now, reason))
 
     def record_invalid(self, line: int, msisdn: str, reason: str) -> None:
         self.record(line, None, msisdn, "invalid", reason=reason)
@@ -269,9 +280,8 @@ class JobFile:
         reason = "interrupted: the submit may have been written before the process died"
         now = time.time()
         for line, mid in stale:
-            self._write("UPDATE rows SET state = 'unknown', reason = ?, updated = ? WHERE line = ?",
-                        (reason, now, line))  # fmt: skip
-            self._write("INSERT INTO unknown_journal VALUES (?, ?, ?, ?)", (line, mid, now, reason))
+            self._write(_UNKNOWN, (reason, now, line))
+            self._write(_JOURNAL, (line, mid, now, reason))
         self.commit()
         return len(stale)
 
@@ -313,41 +323,66 @@ class JobFile:
 
 
 class JobReceiptStore:
-    """:class:`~channels.receipts.ReceiptStore` in the job file (the tracker's state, on disk).
+    """:class:`~channels.receipts.ReceiptStore` kept in the job file, with the newest ``cache``
+    entries also in memory (receipts usually come within seconds, so lookups are dict probes; older
+    entries, and those of an earlier run, are read back from disk). Memory stays bounded however
+    many messages await receipts, and receipts that arrive after a restart still find their row.
 
     ``line_of`` tells the file line of a message just accepted (the journal knows it); when the
     tracker removes a message (final state), its line waits in :meth:`take_line` for the receipt.
     """
 
-    def __init__(self, job: JobFile, line_of: Callable[[str], int | None]) -> None:
+    def __init__(self, job: JobFile, line_of: Callable[[str], int | None], *, cache: int = 50_000) -> None:
         self.job = job
         self.line_of = line_of
+        self.cache = cache
+        self._mem: dict[str, tuple[Tracked, int]] = {}  # insertion order: oldest first
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._keys: dict[str, list[tuple[str, str]]] = {}
         self._finished: dict[str, int] = {}
 
     def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None:
         line = self.line_of(tracked.message_id)
         if line is None:
             return
+        self._remember(tracked, line, keys)
         self.job._write(
-            "INSERT OR REPLACE INTO tracked VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _TRACK,
             (tracked.message_id, line, tracked.channel.value, tracked.gateway, " ".join(tracked.remote_ids),
              tracked.deadline.timestamp(), "{}"),
         )  # fmt: skip
         for gateway, key in keys:
-            self.job._write(
-                "INSERT OR REPLACE INTO tracked_keys VALUES (?, ?, ?)", (gateway, key, tracked.message_id)
-            )
+            self.job._write(_TRACK_KEY, (gateway, key, tracked.message_id))
+
+    def _remember(self, tracked: Tracked, line: int, keys: list[tuple[str, str]]) -> None:
+        self._mem[tracked.message_id] = (tracked, line)
+        self._keys[tracked.message_id] = keys
+        for k in keys:
+            self._by_key[k] = tracked.message_id
+        while len(self._mem) > self.cache:  # the oldest stay on disk only
+            self._forget(next(iter(self._mem)))
+
+    def _forget(self, message_id: str) -> tuple[Tracked, int] | None:
+        entry = self._mem.pop(message_id, None)
+        for k in self._keys.pop(message_id, []):
+            self._by_key.pop(k, None)
+        return entry
 
     def _load(self, row: tuple[Any, ...] | None) -> Tracked | None:
         if row is None:
             return None
-        return Tracked(
+        tracked = Tracked(
             message_id=row[0], channel=ChannelKind(row[2]), gateway=row[3], remote_ids=tuple(row[4].split()),
             deadline=datetime.fromtimestamp(row[5], UTC),
             part_states={k: DeliveryState(v) for k, v in json.loads(row[6]).items()},
         )  # fmt: skip
+        self._mem[tracked.message_id] = (tracked, int(row[1]))
+        return tracked
 
     def lookup(self, gateway: str, key: str) -> Tracked | None:
+        mid = self._by_key.get((gateway, key))
+        if mid is not None and mid in self._mem:
+            return self._mem[mid][0]
         return self._load(
             self.job._read(
                 "SELECT t.* FROM tracked_keys k JOIN tracked t ON t.message_id = k.message_id"
@@ -357,23 +392,31 @@ class JobReceiptStore:
         )
 
     def get(self, message_id: str) -> Tracked | None:
+        if message_id in self._mem:
+            return self._mem[message_id][0]
         row = self.job._read("SELECT * FROM tracked WHERE message_id = ?", (message_id,)).fetchone()
         return self._load(row)
 
     def update(self, tracked: Tracked) -> None:
         parts = json.dumps({k: v.value for k, v in tracked.part_states.items()})
-        self.job._write("UPDATE tracked SET parts = ? WHERE message_id = ?", (parts, tracked.message_id))
+        self.job._write(_TRACK_PARTS, (parts, tracked.message_id))
 
     def due(self, now: datetime) -> list[Tracked]:
         rows = self.job._read("SELECT * FROM tracked WHERE deadline <= ? LIMIT 10000", (now.timestamp(),))
-        return [t for t in map(self._load, rows.fetchall()) if t is not None]
+        out = []
+        for row in rows.fetchall():
+            cached = self._mem.get(row[0])
+            tracked = cached[0] if cached is not None else self._load(row)
+            if tracked is not None and not tracked.done:
+                out.append(tracked)
+        return out
 
     def remove(self, message_id: str) -> None:
-        row = self.job._read("SELECT line FROM tracked WHERE message_id = ?", (message_id,)).fetchone()
-        if row is not None:
-            self._finished[message_id] = int(row[0])
-        self.job._write("DELETE FROM tracked WHERE message_id = ?", (message_id,))
-        self.job._write("DELETE FROM tracked_keys WHERE message_id = ?", (message_id,))
+        entry = self._forget(message_id)
+        if entry is not None:
+            self._finished[message_id] = entry[1]
+        self.job._write(_UNTRACK, (message_id,))
+        self.job._write(_UNTRACK_KEYS, (message_id,))
 
     def take_line(self, message_id: str) -> int | None:
         """The line of a message the tracker has just finished (once)."""
