@@ -308,3 +308,16 @@ async def test_receiver_survives_bad_pdus_and_a_failing_hook() -> None:
     texts = [e.text for e in events if isinstance(e, InboundMessage)]
     assert texts == ["Ç@¥", "STOP"]  # the malformed UDH is shown as text, as a handset would
     assert isinstance(outcome, Sent) and client.links[0].binds == 1  # same link, still working
+
+
+async def test_connect_can_be_retried_and_a_failed_context_leaves_nothing_bound() -> None:
+    async with SmscSimulator(scenario=SmscScenario(max_binds=1)) as smsc:
+        client = SmppClient.from_url(smsc.url + "?binds=2&connect_attempts=1")
+        with pytest.raises(Exception, match="ESME_RALYBND"):
+            async with client:
+                pass  # the second bind is refused: the first is unbound again on the way out
+        await asyncio.sleep(0.05)
+        assert smsc.stats()["sessions"] == 0
+        again = SmppClient.from_url(smsc.url + "?connect_attempts=1")
+        async with again:
+            assert again.bound

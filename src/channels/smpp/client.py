@@ -119,7 +119,11 @@ class SmppClient:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def __aenter__(self) -> SmppClient:
-        await self.connect()
+        try:
+            await self.connect()
+        except BaseException:
+            await self.aclose(drain_timeout=0.0)  # no __aexit__ will come: leave nothing bound
+            raise
         return self
 
     async def __aexit__(

@@ -34,11 +34,11 @@ class BindPool:
         return all(link.bound for link in self.links)
 
     async def connect(self) -> None:
-        """Bind every link; if one cannot, close the others and raise its error."""
+        """Bind every link; if one cannot, raise its error (the others stay bound: ``connect`` may be
+        called again, and ``aclose`` closes them)."""
         results = await asyncio.gather(*(link.connect() for link in self.links), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
-            await self.aclose(drain_timeout=0.0)
             raise errors[0]
 
     def pick(self) -> SmppLink:
