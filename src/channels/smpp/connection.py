@@ -14,6 +14,7 @@ the connection moves to CLOSED (PROTOCOLS.md §1.1).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -569,14 +570,5 @@ def _due(
         yield seq, entry
 
 
-def _header(length: int, command_id: int, status: int, sequence: int) -> bytes:
-    return (
-        length.to_bytes(4, "big")
-        + command_id.to_bytes(4, "big")
-        + status.to_bytes(4, "big")
-        + sequence.to_bytes(4, "big")
-    )
-
-
-def _body(pdu: Pdu) -> bytes:
-    return codec.encode(pdu)[HEADER_SIZE:]
+_header = struct.Struct(">IIII").pack  # command_length, command_id, command_status, sequence (§3.2)
+_body = codec.encode_body

@@ -403,19 +403,25 @@ def _decode_tlvs(data: bytes, pos: int, out: dict[int, bytes]) -> None:
 
 def encode(pdu: Pdu) -> bytes:
     """Encode a PDU. Raises :class:`PduError` naming the field that does not fit."""
+    payload = encode_body(pdu)
+    return _HEADER.pack(HEADER_SIZE + len(payload), pdu.command_id, pdu.status, pdu.sequence) + payload
+
+
+def encode_body(pdu: Pdu) -> bytes:
+    """The octets after the header: mandatory fields, then TLVs (what a connection frames itself)."""
     body = BODIES.get(pdu.command_id)
     if body is None:
         raise PduError(f"cannot encode unknown command_id {pdu.command_id:#010x}", status=st.ESME_RINVCMDID)
-    parts: list[bytes] = []
-    params = pdu.params
-    omit_body = pdu.status != 0 and pdu.is_response and not params and not pdu.tlvs
-    if not omit_body:
-        parts.append(_fast_or_walk(pdu.command_id, body, params))
-    for tag, value in pdu.tlvs.items():
+    params, tlvs = pdu.params, pdu.tlvs
+    if not tlvs:  # the common case: one compiled call, nothing to join
+        if pdu.status != 0 and not params and pdu.command_id & RESPONSE_BIT:
+            return b""  # an error response may omit its body (§4.4.2)
+        return _fast_or_walk(pdu.command_id, body, params)
+    parts = [_fast_or_walk(pdu.command_id, body, params)]
+    for tag, value in tlvs.items():
         parts.append(_TLV_HEAD.pack(tag, len(value)))
         parts.append(value)
-    payload = b"".join(parts)
-    return _HEADER.pack(HEADER_SIZE + len(payload), pdu.command_id, pdu.status, pdu.sequence) + payload
+    return b"".join(parts)
 
 
 def _fast_or_walk(command_id: int, body: tuple[F, ...], params: dict[str, Any]) -> bytes:
