@@ -49,6 +49,10 @@ class State(Enum):
     UNBINDING = "unbinding"
     CLOSED = "closed"
 
+    # Members are singletons compared by identity; hash them by identity too, in C. The state is
+    # looked up in a frozenset several times per PDU, and Enum's own __hash__ is a Python call.
+    __hash__ = object.__hash__
+
 
 BIND_COMMAND = {
     BindMode.TX: C.BIND_TRANSMITTER,
