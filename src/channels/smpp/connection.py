@@ -387,26 +387,33 @@ class SmppConnection:
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed bytes from the transport; returns the events they complete."""
         self._last_rx = now
-        buf = self._in
-        buf += data
+        # Whole PDUs are sliced straight out of immutable bytes (one copy each); only a partial
+        # PDU at the end of a read waits in the buffer for the next one.
+        if self._in:
+            self._in += data
+            buf = bytes(self._in)
+            self._in.clear()
+        else:
+            buf = data if type(data) is bytes else bytes(data)
         events: list[Event] = []
         pos = 0
         end = len(buf)
+        limit = self.config.max_pdu_size
         while end - pos >= 4 and self.state is not State.CLOSED:
-            length = int.from_bytes(buf[pos : pos + 4], "big")
-            if length < HEADER_SIZE or length > self.config.max_pdu_size:
+            length = _LENGTH(buf, pos)[0]
+            if length < HEADER_SIZE or length > limit:
                 self._fatal(buf, pos, length, events)
                 pos = end
                 break
             if end - pos < length:
                 break
-            self._handle_pdu(bytes(buf[pos : pos + length]), now, events)
+            self._handle_pdu(buf[pos : pos + length], now, events)
             pos += length
-        if pos:
-            del buf[:pos]
+        if pos < end:
+            self._in += buf[pos:]
         return events
 
-    def _fatal(self, buf: bytearray, pos: int, length: int, events: list[Event]) -> None:
+    def _fatal(self, buf: bytes, pos: int, length: int, events: list[Event]) -> None:
         seq = int.from_bytes(buf[pos + 12 : pos + 16], "big") if len(buf) - pos >= 16 else 0
         self._out += codec.encode(Pdu(C.GENERIC_NACK, seq, st.ESME_RINVCMDLEN))
         self.state = State.CLOSED
@@ -574,5 +581,6 @@ def _due(
         yield seq, entry
 
 
+_LENGTH = struct.Struct(">I").unpack_from  # command_length (§3.2)
 _header = struct.Struct(">IIII").pack  # command_length, command_id, command_status, sequence (§3.2)
 _body = codec.encode_body
