@@ -29,8 +29,8 @@ from channels.channel import Channel
 from channels.cli.jobs import AMBIGUOUS, FINAL, JobFile, JobReceiptStore
 from channels.cli.report import Counters, ProgressView
 from channels.cli.targets import RowBuilder, RowError, TargetFile
-from channels.clock import SYSTEM_CLOCK
-from channels.deferral import waits_for_token
+from channels.clock import SYSTEM_CLOCK, Clock
+from channels.deferral import Sleep, waits_for_token
 from channels.dispatch import Dispatcher
 from channels.errors import ChannelClosed, ChannelsError, OutcomeUnknown
 from channels.message import ChannelKind, Message
@@ -220,6 +220,8 @@ class SendPlan:
     wait_receipts: float = 0.0
     dry_run: bool = False
     shared_store: bool = False  # Redis: other workers' claims are real, never released here
+    clock: Clock = SYSTEM_CLOCK
+    sleep: Sleep = asyncio.sleep
 
 
 @dataclass
@@ -349,7 +351,9 @@ class SendRun:
         p = self.plan
         receipts = None if p.dry_run else JobReceiptStore(self.job, self.journal.unrecorded.get)
         tracker = ReceiptTracker(store=receipts if receipts is not None else NoReceipts())
-        dispatcher = Dispatcher([self.journal], policies=[self.watch], tracker=tracker)
+        dispatcher = Dispatcher(
+            [self.journal], policies=[self.watch], tracker=tracker, clock=p.clock, sleep=p.sleep
+        )
         async with dispatcher, asyncio.TaskGroup() as tg:
             events = tg.create_task(self.consume_events(dispatcher, receipts))
             committer = tg.create_task(self.committer())

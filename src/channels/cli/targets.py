@@ -217,9 +217,8 @@ def _mms(spec: ContentSpec, text: str, fields: Mapping[str, str]) -> Content:
 
 
 def _wap(spec: ContentSpec, text: str, fields: Mapping[str, str]) -> Content:
-    if spec.href is None:
-        raise ConfigurationError("--href: a WAP push needs a link")
-    push = WapPush(href=spec.href.render(fields), text=text, kind=spec.push_kind)
+    href = spec.href.render(fields) if spec.href is not None else ""
+    push = WapPush(href=href, text=text, kind=spec.push_kind)
     push_segments(push)  # ContentRejected beyond the SMS segments a handset reassembles
     return push
 
@@ -266,6 +265,8 @@ class RowBuilder:
     _static: Content | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        if self.kind is ChannelKind.WAP_PUSH and self.spec.href is None:
+            raise ConfigurationError("--href: a WAP push needs a link")
         self._varying = any(t.names for t in self.spec.templates())
 
     def check_columns(self, targets: TargetFile) -> None:
