@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -235,6 +235,35 @@ class SmppClient:
             accepted_at=self.clock.now(),
             parts=len(pdus),
         )
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+        """The bulk path (:class:`~channels.channel.BatchChannel`): every part of every message goes
+        out as the window allows, written once per loop turn, with one future for the whole batch;
+        returns each message's SendResult or the error it met (same rules as :meth:`send`)."""
+        out: list[SendResult | ChannelsError | None] = [None] * len(messages)
+        pdus: list[Pdu] = []
+        owners: list[tuple[int, int, int]] = []  # message index, first pdu, parts
+        for i, message in enumerate(messages):
+            try:
+                parts = self.parts_of(message)
+            except ChannelsError as exc:
+                out[i] = exc
+                continue
+            owners.append((i, len(pdus), len(parts)))
+            pdus.extend(parts)
+        answers = await self.pool.pick().submit_many(pdus) if pdus else []
+        now = self.clock.now()
+        for i, first, count in owners:
+            message = messages[i]
+            try:
+                remote_ids = _collect(message, list(answers[first : first + count]))
+            except ChannelsError as exc:
+                out[i] = exc
+                continue
+            out[i] = SendResult(
+                message_id=message.id, channel=self.kind, remote_ids=remote_ids, accepted_at=now, parts=count
+            )
+        return [r for r in out if r is not None]
 
     # -- deliver_sm / data_sm from any link --------------------------------------------------------
 

@@ -24,7 +24,14 @@ from typing import Any
 
 import structlog
 
-from channels.errors import ChannelClosed, ChannelsError, ConnectTimeout, OutcomeUnknown, TransportError
+from channels.errors import (
+    ChannelClosed,
+    ChannelsError,
+    ConnectTimeout,
+    ContentRejected,
+    OutcomeUnknown,
+    TransportError,
+)
 from channels.smpp import pdu as codec
 from channels.smpp import status as st
 from channels.smpp.adaptive import AdaptiveRate, AdaptiveSettings
@@ -45,7 +52,7 @@ from channels.smpp.connection import (
     UnbindReceived,
 )
 from channels.smpp.constants import CommandId
-from channels.smpp.pdu import Pdu
+from channels.smpp.pdu import Pdu, PduError
 from channels.smpp.rebind import bind_error, bind_with_retry
 from channels.smpp.transport import SmppTransport
 
@@ -61,6 +68,39 @@ DeliverCallback = Callable[[Pdu, "SmppLink"], None]
 def _retrieved(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()  # a failed bind nobody waited for is not an "exception never retrieved"
+
+
+class _Batch:
+    """The answers of one :meth:`SmppLink.exchange_many`: one future for the whole batch, and each
+    request's connection context is ``(batch, index)`` instead of a future of its own (DESIGN §6)."""
+
+    __slots__ = ("done", "remaining", "results")
+
+    def __init__(self, n: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.results: list[Pdu | ChannelsError | None] = [None] * n
+        self.remaining = n
+        self.done: asyncio.Future[None] = loop.create_future()
+        if not n:
+            self.done.set_result(None)
+
+    def resolve(self, index: int, value: Pdu | ChannelsError) -> None:
+        if self.results[index] is None:
+            self.results[index] = value
+            self.remaining -= 1
+            if not self.remaining and not self.done.done():
+                self.done.set_result(None)
+
+
+def _resolve(context: Any, value: Pdu | ChannelsError) -> None:
+    """Hand a response (or the error standing for it) to whoever waits: a future or a batch slot."""
+    if isinstance(context, asyncio.Future):
+        if not context.done():
+            if isinstance(value, Pdu):
+                context.set_result(value)
+            else:
+                context.set_exception(value)
+    elif isinstance(context, tuple):
+        context[0].resolve(context[1], value)
 
 
 class SmppLink:
@@ -290,7 +330,10 @@ class SmppLink:
                 if self._closed:
                     raise ChannelClosed(f"SMPP link {self.name} is closed")
                 if proto is self.proto and not proto.closed and proto.conn.bound:
-                    proto.conn.send_request(pdu, loop.time(), fut)
+                    try:
+                        proto.conn.send_request(pdu, loop.time(), fut)
+                    except PduError as exc:
+                        raise ContentRejected(f"{pdu.name}: {exc}", code=exc.status) from exc
                     break
             finally:
                 self._held -= 1
@@ -323,23 +366,74 @@ class SmppLink:
             retries -= 1
             log.debug("smpp.submit.resending", link=self.name, status=st.status_name(resp.status))
 
+    async def exchange_many(self, pdus: list[Pdu]) -> list[Pdu | ChannelsError]:
+        """Send many requests: as many as the window allows go out per loop turn, in one write,
+        with no future or task per request; returns each response (whatever its status), or the
+        error standing for it (OutcomeUnknown, ContentRejected for a PDU that does not encode)."""
+        loop = asyncio.get_running_loop()
+        batch = _Batch(len(pdus), loop)
+        i = 0
+        while i < len(pdus):
+            proto = await self._acquire()
+            try:
+                if self.rate is not None:
+                    await self._pace()  # paced links send one request per slot
+                if self._closed:
+                    raise ChannelClosed(f"SMPP link {self.name} is closed")
+                if proto is not self.proto or proto.closed or not proto.conn.bound:
+                    continue  # dropped while we waited: acquire again (the finally releases)
+                room = 1 if self.rate is not None else 1 + max(0, self._free(proto))
+                now = loop.time()
+                for _ in range(min(room, len(pdus) - i)):
+                    try:
+                        proto.conn.send_request(pdus[i], now, (batch, i))
+                    except PduError as exc:
+                        batch.resolve(i, ContentRejected(f"{pdus[i].name}: {exc}", code=exc.status))
+                    i += 1
+                    self.requests += 1
+            finally:
+                self._held -= 1
+            proto.schedule_flush()
+            proto.rearm()
+        await batch.done
+        now = loop.time()
+        results: list[Pdu | ChannelsError] = []
+        for value in batch.results:
+            assert value is not None
+            if isinstance(value, Pdu):
+                self._feedback(value.status, now)
+            results.append(value)
+        return results
+
+    async def submit_many(self, pdus: list[Pdu]) -> list[Pdu | ChannelsError]:
+        """:meth:`exchange_many`, then each request answered with a transient status is resent
+        alone through :meth:`submit` (rare: the common case stays batched)."""
+        answers = await self.exchange_many(pdus)
+        for k, answer in enumerate(answers):
+            if (
+                isinstance(answer, Pdu)
+                and answer.status
+                and self.config.transient_retries > 0
+                and st.lookup(answer.status).cls is st.StatusClass.TRANSIENT
+            ):
+                try:
+                    answers[k] = await self.submit(pdus[k])
+                except ChannelsError as exc:
+                    answers[k] = exc
+        return answers
+
     # -- events from the connection ----------------------------------------------------------------
 
     def _on_events(self, proto: SmppTransport, events: list[Event]) -> None:
         for ev in events:
             if isinstance(ev, ResponseReceived):
-                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
-                    ev.context.set_result(ev.pdu)
+                _resolve(ev.context, ev.pdu)
                 self._wake()
             elif isinstance(ev, RequestReceived):
                 self._on_request(proto, ev.pdu)
             elif isinstance(ev, ResponseTimedOut):
-                if isinstance(ev.context, asyncio.Future) and not ev.context.done():
-                    ev.context.set_exception(
-                        OutcomeUnknown(
-                            f"no response to {codec.command_name(ev.command_id)} seq {ev.sequence}"
-                        )
-                    )
+                name = codec.command_name(ev.command_id)
+                _resolve(ev.context, OutcomeUnknown(f"no response to {name} seq {ev.sequence}"))
                 self._wake()
             elif isinstance(ev, Bound | BindFailed):
                 self._on_bind_answer(proto, ev)
@@ -375,10 +469,7 @@ class SmppLink:
         if left:
             log.warning("smpp.connection.lost", link=self.name, unanswered=len(left))
         for _seq, cid, ctx in left:
-            if isinstance(ctx, asyncio.Future) and not ctx.done():
-                ctx.set_exception(
-                    OutcomeUnknown(f"connection lost before the {codec.command_name(cid)} response")
-                )
+            _resolve(ctx, OutcomeUnknown(f"connection lost before the {codec.command_name(cid)} response"))
         bound = self._bound
         if proto is self._binding and bound is not None and not bound.done():
             bound.set_exception(TransportError("connection closed during bind"))
