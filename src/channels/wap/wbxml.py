@@ -102,9 +102,10 @@ class TokenTable:
 # -- multi-byte integers (WAP-192 §5.1) -----------------------------------------------------------
 
 
-def encode_mb_u_int32(value: int) -> bytes:
+def encode_mb_u_int32(value: int, *, name: str = "mb_u_int32") -> bytes:
+    """WAP-192 §5.1 multi-byte integer; WSP's uintvar (WAP-230 §8.1.2) is the same coding."""
     if not 0 <= value <= 0xFFFFFFFF:
-        raise ConfigurationError(f"mb_u_int32 out of range: {value}")
+        raise ConfigurationError(f"{name} out of range: {value}")
     out = [value & 0x7F]
     value >>= 7
     while value:
@@ -113,17 +114,19 @@ def encode_mb_u_int32(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def decode_mb_u_int32(data: bytes, pos: int) -> tuple[int, int]:
+def decode_mb_u_int32(
+    data: bytes, pos: int, *, where: str = "wbxml", name: str = "mb_u_int32"
+) -> tuple[int, int]:
     """Returns (value, next position)."""
     value = 0
     for i in range(5):
         if pos + i >= len(data):
-            raise RemoteProtocolError(f"wbxml: truncated mb_u_int32 at offset {pos}")
+            raise RemoteProtocolError(f"{where}: truncated {name} at offset {pos}")
         octet = data[pos + i]
         value = (value << 7) | (octet & 0x7F)
         if not octet & 0x80:
             return value, pos + i + 1
-    raise RemoteProtocolError(f"wbxml: mb_u_int32 longer than 5 octets at offset {pos}")
+    raise RemoteProtocolError(f"{where}: {name} longer than 5 octets at offset {pos}")
 
 
 # -- encoder ----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from channels.errors import ConfigurationError, RemoteProtocolError
+from channels.wap.wbxml import decode_mb_u_int32, encode_mb_u_int32
 
 PDU_PUSH = 0x06  # WAP-230 Table 34
 PDU_CONFIRMED_PUSH = 0x07
@@ -87,26 +88,11 @@ class PushPdu:
 
 
 def encode_uintvar(value: int) -> bytes:
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise ConfigurationError(f"uintvar out of range: {value}")
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
+    return encode_mb_u_int32(value, name="uintvar")  # the same coding as WBXML's mb_u_int32
 
 
 def decode_uintvar(data: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    for i in range(5):
-        if pos + i >= len(data):
-            raise RemoteProtocolError(f"wsp: truncated uintvar at offset {pos}")
-        octet = data[pos + i]
-        value = (value << 7) | (octet & 0x7F)
-        if not octet & 0x80:
-            return value, pos + i + 1
-    raise RemoteProtocolError(f"wsp: uintvar longer than 5 octets at offset {pos}")
+    return decode_mb_u_int32(data, pos, where="wsp", name="uintvar")
 
 
 def encode_integer(value: int) -> bytes:
