@@ -12,6 +12,7 @@ process.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -148,6 +149,20 @@ class MemoryReceiptStore:
         return len(self._by_id)
 
 
+_RECEIPT_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryReceipt))
+_receipt_values = operator.attrgetter(*_RECEIPT_FIELDS)
+
+
+def _with(receipt: DeliveryReceipt, **changes: Any) -> DeliveryReceipt:
+    """``dataclasses.replace`` for the one copy made per receipt: the field names are read once at
+    import, not looked up on every call (a subclass, with fields of its own, takes the general way)."""
+    if type(receipt) is not DeliveryReceipt:
+        return dataclasses.replace(receipt, **changes)
+    values = dict(zip(_RECEIPT_FIELDS, _receipt_values(receipt), strict=True))
+    values.update(changes)
+    return DeliveryReceipt(**values)
+
+
 @dataclass(slots=True)
 class _Parked:
     receipt: DeliveryReceipt
@@ -216,6 +231,8 @@ class ReceiptTracker:
         keys = [(gateway, k) for rid in result.remote_ids for k in submit_keys(profile, rid)]
         self.store.add(tracked, keys)
         out: list[DeliveryReceipt] = []
+        if not self._parked:  # the common case: no receipt overtook its submit response
+            return out
         for key in keys:
             for parked in self._parked.pop(key, []):
                 if not parked.used:
@@ -261,18 +278,19 @@ class ReceiptTracker:
         if tracked.done:
             return []  # late receipts never reopen a final state (§3.6)
         if not receipt.state.is_final:
-            return [dataclasses.replace(receipt, message_id=tracked.message_id)]
+            return [_with(receipt, message_id=tracked.message_id)]
         tracked.part_states[part] = receipt.state
         if len(tracked.part_states) < len(tracked.remote_ids):
             self.store.update(tracked)
             return []
         tracked.done = True
-        state = max(tracked.part_states.values(), key=STATE_SEVERITY.__getitem__)
+        states = tracked.part_states
+        state = receipt.state if len(states) == 1 else max(states.values(), key=STATE_SEVERITY.__getitem__)
         self.store.remove(tracked.message_id)
         detail = dict(receipt.detail)
         if len(tracked.remote_ids) > 1:
-            detail["parts"] = {k: v.value for k, v in tracked.part_states.items()}
-        return [dataclasses.replace(receipt, message_id=tracked.message_id, state=state, detail=detail)]
+            detail["parts"] = {k: v.value for k, v in states.items()}
+        return [_with(receipt, message_id=tracked.message_id, state=state, detail=detail)]
 
     def expire(self, now: datetime) -> list[DeliveryReceipt]:
         """Messages with no final receipt by their deadline → ``timeout_state``, once each."""
