@@ -115,8 +115,10 @@ def tracker_cycle() -> Callable[[], int]:
         for r in results
     ]  # fmt: skip
 
+    make = ReceiptTracker  # bound now: an A/B run swaps the module's names between factories
+
     def run() -> int:
-        tracker = ReceiptTracker()
+        tracker = make()
         for r in results:
             tracker.register("smpp", r, now)
         for rec in receipts:
@@ -129,16 +131,17 @@ def tracker_cycle() -> Callable[[], int]:
 def codec_case(what: str) -> Callable[[], int]:
     sub = submit()
     raw_resp, raw_receipt = resp(7, "1A2B3C"), receipt(8, "1A2B3C")
+    encode, decode = codec.encode, codec.decode  # bound now (see tracker_cycle)
 
     def enc() -> int:
         for _ in range(BATCH):
-            codec.encode(sub)
+            encode(sub)
         return BATCH
 
     def dec() -> int:
         for _ in range(BATCH):
-            codec.decode(raw_resp)
-            codec.decode(raw_receipt)
+            decode(raw_resp)
+            decode(raw_receipt)
         return BATCH
 
     return enc if what == "encode" else dec
