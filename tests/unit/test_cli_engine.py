@@ -109,7 +109,7 @@ async def run(p: SendPlan) -> Counters:
     counters = Counters()
     console = Console(file=open("/dev/null", "w"))  # noqa: SIM115, ASYNC230
     with ProgressView(counters, console=console, enabled=False) as progress:
-        await execute(p, counters, progress, console)
+        await execute(p, counters, progress, lambda text: None)
     p.job.close()
     return counters
 

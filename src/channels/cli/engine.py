@@ -18,12 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from rich.console import Console
 
 from channels.channel import Channel
 from channels.cli.jobs import AMBIGUOUS, FINAL, JobFile, JobReceiptStore
@@ -50,6 +48,7 @@ from throttle.optout import OptOutPolicy
 from throttle.pipeline import Pipeline
 from throttle.stores.base import Store
 
+Warn = Callable[[str], None]
 CHUNK = 256  # rows looked up in the job file at a time
 SHOWN_ERRORS = 20  # bad rows printed on stderr; the report has all of them
 DRAIN_TIMEOUT = 60.0  # after Ctrl-C: how long in-flight submits may take to be answered
@@ -234,12 +233,12 @@ class RunSummary:
 class SendRun:
     """One run of a plan: feed, send, record, consume events, stop cleanly on request."""
 
-    def __init__(self, plan: SendPlan, counters: Counters, progress: ProgressView, err: Console) -> None:
+    def __init__(self, plan: SendPlan, counters: Counters, progress: ProgressView, warn: Warn) -> None:
         self.plan = plan
         self.job = plan.job
         self.counters = counters
         self.progress = progress
-        self.err = err
+        self.warn = warn
         self.stop = asyncio.Event()
         self.journal = JournalChannel(plan.channel, plan.job)
         self.watch = DeferralWatch(plan.pipeline, plan.job, counters)
@@ -292,9 +291,9 @@ class SendRun:
         self.job.record_invalid(error.line, error.msisdn, error.reason)
         self._shown += 1
         if self._shown <= SHOWN_ERRORS:
-            self.err.print(f"{self.plan.targets.path}:{error.line}: {error.reason}", markup=False)
+            self.warn(f"{self.plan.targets.path}:{error.line}: {error.reason}")
         elif self._shown == SHOWN_ERRORS + 1:
-            self.err.print("more bad rows: see the report", markup=False)
+            self.warn("more bad rows: see the report")
 
     # -- outcomes ----------------------------------------------------------------------------------
 
@@ -413,12 +412,12 @@ def _stage(pipeline: Pipeline, kind: type[Any]) -> Any:
     return None
 
 
-async def execute(plan: SendPlan, counters: Counters, progress: ProgressView, err: Console) -> RunSummary:
+async def execute(plan: SendPlan, counters: Counters, progress: ProgressView, warn: Warn) -> RunSummary:
     """Run a plan with Ctrl-C/SIGTERM wired to a clean stop (a second Ctrl-C stops at once)."""
     stale = plan.job.stale_to_unknown()
     if plan.job.resumed:
         plan.job.prepare_resume()
-    run = SendRun(plan, counters, progress, err)
+    run = SendRun(plan, counters, progress, warn)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
 

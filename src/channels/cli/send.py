@@ -122,25 +122,29 @@ def _default_job(p: Mapping[str, Any]) -> Path:
     return targets.with_name(f"{targets.name}.{p['channel']}.job.sqlite")
 
 
-def _finish(plan: SendPlan, summary: RunSummary, p: Mapping[str, Any], out: Console, err: Console) -> int:
+def _warn(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _finish(plan: SendPlan, summary: RunSummary, p: Mapping[str, Any], out: Console) -> int:
     job = plan.job
     title = f"telco-channels send: {plan.builder.campaign} ({plan.builder.kind.value})"
     out.print(summary_table(summary.counters, job, title=title + (" [dry run]" if plan.dry_run else "")))
     if summary.stale:
-        err.print(f"{summary.stale} row(s) were being submitted when the last run died: outcome unknown, "
-                  "not resent (use --at-least-once to resend them)")  # fmt: skip
+        _warn(f"{summary.stale} row(s) were being submitted when the last run died: outcome unknown, "
+              "not resent (use --at-least-once to resend them)")  # fmt: skip
     if p["report"]:
         n = write_report(job, p["report"])
-        err.print(f"report: {n:,} rows in {p['report']}")
+        _warn(f"report: {n:,} rows in {p['report']}")
     c = summary.counters
     if summary.interrupted:
-        err.print(f"interrupted after {c.sent:,} sent: rerun the same command to resume")
+        _warn(f"interrupted after {c.sent:,} sent: rerun the same command to resume")
         return EXIT_INTERRUPTED
     deferred = job.counts().get("deferred", 0)
     if deferred and not plan.hold_deferred:
         until = job.earliest_deferred()
-        err.print(f"{deferred:,} deferred until {until.isoformat() if until else '?'}: "
-                  "rerun the same command then to send them")  # fmt: skip
+        _warn(f"{deferred:,} deferred until {until.isoformat() if until else '?'}: "
+              "rerun the same command then to send them")  # fmt: skip
         return EXIT_DEFERRED
     return EXIT_FAILED if c.failed or c.unknown else 0
 
@@ -150,10 +154,10 @@ async def _run(p: Mapping[str, Any], job_path: Path, out: Console, err: Console)
     counters = Counters()
     try:
         if not p["dry_run"]:
-            err.print(f"sending {plan.targets.path} over {redact(p['gateway'])}; job {job_path}")
+            _warn(f"sending {plan.targets.path} over {redact(p['gateway'])}; job {job_path}")
         with ProgressView(counters, console=err, enabled=not p["quiet"]) as progress:
-            summary = await execute(plan, counters, progress, err)
-        return _finish(plan, summary, p, out, err)
+            summary = await execute(plan, counters, progress, _warn)
+        return _finish(plan, summary, p, out)
     finally:
         plan.job.close()
 
