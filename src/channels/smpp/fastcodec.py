@@ -50,7 +50,8 @@ def compile_encoder(fields: list[tuple[str, str, int]]) -> Encoder | None:
             continue
         flush_ints()
         if kind == "c":
-            exprs.append(f"_cstr(g({name!r}) or '', {size})")
+            # empty (the usual service_type, schedule, validity): the lone NUL, no call
+            exprs.append(f"(_cstr(v, {size}) if (v := g({name!r})) else b'\\x00')")
         elif kind == "sm":
             exprs.append(f"_sm(g({name!r}) or b'')")
         else:
