@@ -160,6 +160,10 @@ class ChannelPool:
         self._pumps: list[asyncio.Task[None]] = []
         self._closed = False
 
+    async def connect(self) -> None:
+        """Connect every member that connects ahead of its first send (SMPP binds)."""
+        await asyncio.gather(*(m.connect() for m in self.members if hasattr(m, "connect")))
+
     async def send(self, message: Message) -> SendResult:
         return await self._next().send(message)
 

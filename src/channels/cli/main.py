@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from channels.cli.demo import demo
+from channels.cli.loadtest import command as loadtest
 from channels.cli.send import command as send
 from channels.cli.simulate import simulate
 
@@ -18,6 +19,7 @@ def cli() -> None:
 cli.add_command(simulate)
 cli.add_command(demo)
 cli.add_command(send)
+cli.add_command(loadtest)
 
 
 def main() -> None:
