@@ -17,6 +17,7 @@ _SIMULATORS: dict[str, tuple[str, str]] = {
     "mmsc": ("channels.cli.sim_mmsc", "command"),
     "ussd": ("channels.cli.sim_ussd", "command"),
     "ivr": ("channels.cli.sim_ivr", "command"),
+    "all": ("channels.cli.sim_all", "command"),
 }
 
 
