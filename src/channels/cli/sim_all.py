@@ -95,9 +95,8 @@ async def start_all(
     vasp_url: str | None = None,
     ppg_to_smsc: bool = False,
 ) -> dict[str, Any]:
-    """Start the five simulators inside ``stack``; returns them by name (each has ``url``)."""
-    if record_dir is not None:
-        record_dir.mkdir(parents=True, exist_ok=True)
+    """Start the five simulators inside ``stack``; returns them by name (each has ``url``).
+    ``record_dir`` must exist."""
     sims: dict[str, Any] = {}
     sims["smsc"] = await stack.enter_async_context(SmscSimulator(
         host, _port(base_port, 0), scenario=scenarios["smsc"], record_path=_record(record_dir, "smsc")))
@@ -134,11 +133,14 @@ def command(
     """Run all five gateway simulators and print the URL of each."""
     configure_logging(verbose)
     scenarios = load_scenarios(scenario, seed)
+    if record_dir is not None:
+        record_dir.mkdir(parents=True, exist_ok=True)
 
     async def serve(stop: asyncio.Event) -> None:
         async with contextlib.AsyncExitStack() as stack:
             sims = await start_all(stack, host=host, base_port=base_port, scenarios=scenarios,
-                                   record_dir=record_dir, vasp_url=vasp_url, ppg_to_smsc=ppg_to_smsc)  # fmt: skip
+                                   record_dir=record_dir, vasp_url=vasp_url,
+                                   ppg_to_smsc=ppg_to_smsc)  # fmt: skip
             for name in NAMES:
                 click.echo(f"{name:<5} {sims[name].url}")
             click.echo("simulators running; Ctrl-C stops them", err=True)
