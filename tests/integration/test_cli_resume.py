@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ def smsc(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         found = re.search(r"SMSC listening: (smpp://\S+)", line)
         url = found.group(1) if found else ""
     assert url, "the SMSC simulator did not start"
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep its log flowing
     try:
         yield url, record
     finally:

@@ -92,7 +92,8 @@ class LoadStats:
         return {
             "target_rate": s.rate, "duration": s.duration, "ramp": s.ramp, "scheduled": s.total,
             "started": self.started, "accepted": self.accepted, "dropped": self.dropped,
-            "achieved_rate": round(self.started / s.duration, 1) if s.duration else 0.0,
+            "scheduled_rate": round(s.total / s.duration, 1),  # below the target while ramping
+            "achieved_rate": round(self.started / s.duration, 1),
             "accepted_rate": round(self.accepted / self.elapsed, 1) if self.elapsed else 0.0,
             "errors": dict(self.errors), "receipts": dict(self.states),
             "submit_latency_ms": percentiles(self.submit), "receipt_latency_ms": percentiles(self.receipt),
@@ -270,7 +271,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
     table = Table(title="telco-channels loadtest")
     table.add_column("", style="bold")
     table.add_column("value", justify="right")
-    keys = ("target_rate", "achieved_rate", "accepted_rate", "scheduled", "started", "accepted", "dropped")
+    keys = ("target_rate", "scheduled_rate", "achieved_rate", "accepted_rate", "scheduled", "started",
+            "accepted", "dropped")
     for key in keys:
         table.add_row(key.replace("_", " "), f"{summary[key]:,}")
     for name in ("submit_latency_ms", "receipt_latency_ms"):
