@@ -11,6 +11,7 @@ from collections import Counter
 import structlog
 
 from channels import (
+    Channel,
     ChannelKind,
     DeliveryReceipt,
     Dispatcher,
@@ -65,7 +66,7 @@ async def main() -> None:
     async with SmscSimulator(scenario=smsc_scenario) as smsc, PpgSimulator() as ppg:
         sms = SmppClient.from_url(smsc.url + "?window=32")
         wap = PapClient.from_url(ppg.url + "?notify=127.0.0.1:0")  # result notifications as receipts
-        channels = [sms, wap]
+        channels: list[Channel] = [sms, wap]
         async with Dispatcher(channels, policies=[pipeline]) as dispatcher:
             wave1 = [Message(to=n, kind=ChannelKind.SMS, content=Text(body=OFFER), sender="10086",
                              campaign_id="offer-1", id=f"offer-1-{n}") for n in SUBSCRIBERS]
