@@ -209,3 +209,11 @@ def test_usage_errors_are_clear(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "{nam} not in" in bad.output
     wrong = send(str(path), "--template", "x", "--gateway", "mm7+http://127.0.0.1:1/mm7")
     assert wrong.exit_code == 1 and "cannot carry sms" in wrong.output
+
+
+def test_a_gateway_that_is_down_fails_the_run_up_front(tmp_path: Path) -> None:
+    path = targets(tmp_path, 3)
+    result = send(str(path), "--template", "x", "--gateway", "smpp://u:p@127.0.0.1:1",
+                  "--report", str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert result.exit_code == 1 and "127.0.0.1:1" in result.output and "failed" in result.output
+    assert not (tmp_path / "r.jsonl").exists()  # nothing was tried row by row

@@ -353,7 +353,14 @@ class SendRun:
         dispatcher = Dispatcher(
             [self.journal], policies=[self.watch], tracker=tracker, clock=p.clock, sleep=p.sleep
         )
-        async with dispatcher, asyncio.TaskGroup() as tg:
+        async with dispatcher:
+            await connect(p.channel)  # a gateway that is down fails the run here, not row by row
+            return await self._run(dispatcher, tracker)
+
+    async def _run(self, dispatcher: Dispatcher, tracker: ReceiptTracker) -> bool:
+        p = self.plan
+        receipts = tracker.store if isinstance(tracker.store, JobReceiptStore) else None
+        async with asyncio.TaskGroup() as tg:
             events = tg.create_task(self.consume_events(dispatcher, receipts))
             committer = tg.create_task(self.committer())
             sender = tg.create_task(self._send_all(dispatcher))
@@ -404,6 +411,15 @@ class SendRun:
                 return
             await asyncio.sleep(0.1)
             self.progress.tick()
+
+
+async def connect(channel: Channel) -> None:
+    """Connect (bind, start the receivers) ahead of the first send, where the adapter can."""
+    for name in ("connect", "start"):
+        method = getattr(channel, name, None)
+        if method is not None:
+            await method()
+            return
 
 
 def _stage(pipeline: Pipeline, kind: type[Any]) -> Any:

@@ -39,6 +39,7 @@ from channels.errors import ChannelsError, ConfigurationError
 from channels.message import ChannelKind
 from throttle import RateLimit, RedisStore, SqliteStore, default_pipeline, load_blocked
 from throttle.numbers import Numbers
+from throttle.pipeline import Pipeline
 from throttle.stores.base import Store
 
 EXIT_FAILED, EXIT_DEFERRED, EXIT_INTERRUPTED = 3, 75, 130
@@ -75,7 +76,7 @@ def _store(p: Mapping[str, Any], job_path: Path) -> Store:
     return SqliteStore(p["state"] or job_path.parent / "telco-channels-state.sqlite")
 
 
-def _pipeline(p: Mapping[str, Any], store: Store, numbers: Numbers, kind: ChannelKind) -> Any:
+def _pipeline(p: Mapping[str, Any], store: Store, numbers: Numbers) -> Pipeline:
     return default_pipeline(
         store,
         limits=[RateLimit(parse_rate(p["rate"]))] if p["rate"] else (),
@@ -107,7 +108,7 @@ def build_plan(p: Mapping[str, Any], job_path: Path) -> SendPlan:
     wait = parse_duration(p["wait_receipts"], "--wait-receipts")
     channel = _channel(p, kind)
     store = _store(p, job_path)
-    pipeline = _pipeline(p, store, numbers, kind)
+    pipeline = _pipeline(p, store, numbers)
     job = JobFile(job_path, campaign=campaign, channel=kind, targets=str(Path(p["targets"]).resolve()))
     return SendPlan(
         targets=targets, builder=builder, job=job, store=store, pipeline=pipeline,
