@@ -42,6 +42,16 @@ class Measured:
                 values.append(float(cpu) / float(r.result["messages"]) * 1e6)
         return statistics.median(values) if values else None
 
+    def cpu_bound_rate(self) -> float | None:
+        """Median of messages ÷ the busier process's CPU seconds: the rate if the load and the server
+        each had a core of their own, which the machine's other tenants do not change much."""
+        values = []
+        for r in self.ok():
+            cpu, server = r.result.get("cpu"), r.server_cpu
+            if cpu and server and r.result.get("messages"):
+                values.append(float(r.result["messages"]) / max(float(cpu), server))
+        return statistics.median(values) if values else None
+
 
 def value(run: Run, metric: Metric) -> float:
     return run.rate if metric.field == "rate" else float(run.result[metric.field])

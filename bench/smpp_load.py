@@ -124,6 +124,7 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
         consumer = asyncio.create_task(receipts.consume(dispatcher))
         await _send_all(dispatcher, "send_many", batch[: args.warmup], receipts, args.timeout)
         emit(event="timed")
+        c0 = cpu_seconds()
         latencies: list[float] = []
         failures = 0
 
@@ -144,13 +145,15 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(due - loop.time())
             tasks.append(asyncio.create_task(one(message, due)))
         await asyncio.gather(*tasks)
-        achieved = n / (loop.time() - start)
+        seconds, cpu = loop.time() - start, cpu_seconds() - c0
         consumer.cancel()
     latencies.sort()
     return {
         "messages": n,
         "rate": args.rate,
-        "achieved": achieved,
+        "achieved": n / seconds,
+        "seconds": seconds,
+        "cpu": cpu,
         "failures": failures,
         "p50_ms": _pct(latencies, 0.50) * 1e3,
         "p99_ms": _pct(latencies, 0.99) * 1e3,

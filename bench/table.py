@@ -99,17 +99,18 @@ def _cpu(m: Measured, what: str) -> str:
 
 def result_rows(results: Iterable[GroupResult]) -> list[str]:
     rows = [
-        "| fig | what | metric | median | min–max | runs | load CPU µs/msg | server CPU µs/msg | target "
-        "| verdict |",
-        "|---|---|---|---:|---|---:|---:|---:|---|---|",
+        "| fig | what | metric | median | min–max | runs | load CPU µs/msg | server CPU µs/msg "
+        "| CPU-bound msg/s | target | verdict |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for result in results:
         for m in result.measured.values():
             c = m.contender
             if c.missing:
-                rows.append(f"| {c.figure} | {c.label} | | not run: {c.missing} | | 0 | | | | |")
+                rows.append(f"| {c.figure} | {c.label} | | not run: {c.missing} | | 0 | | | | | |")
                 continue
-            for metric in c.metrics:
+            bound = m.cpu_bound_rate()
+            for k, metric in enumerate(c.metrics):
                 values = m.values(metric)
                 med = metric.fmt.format(statistics.median(values)) if values else "failed"
                 op = "≥" if metric.higher_is_better else "≤"
@@ -117,7 +118,8 @@ def result_rows(results: Iterable[GroupResult]) -> list[str]:
                 verdict = _verdict(values, metric, metric.target, metric.higher_is_better)
                 rows.append(
                     f"| {c.figure} | {c.label} | {metric.label} | {med} | {_spread(values, metric.fmt)} | "
-                    f"{len(values)} | {_cpu(m, 'client')} | {_cpu(m, 'server')} | {target} | {verdict} |"
+                    f"{len(values)} | {_cpu(m, 'client')} | {_cpu(m, 'server')} | "
+                    f"{f'{bound:,.0f}' if bound and k == 0 else ''} | {target} | {verdict} |"
                 )
     return rows
 
