@@ -1,6 +1,6 @@
 """What ``telco-channels send`` shows and writes: live progress, the summary table, the report file.
 
-Progress is a rich live line on a terminal (rows read, sent, deferred, rejected, failed, receipts,
+Progress is a rich progress bar on a terminal (rows read, sent, deferred, rejected, failed, receipts,
 current rate) and a plain line every few seconds otherwise (logs, CI). The report file has one line
 per target row, in file order, streamed from the job file: message id, remote ids, outcome and
 reason, final receipt state and the times; JSON Lines for ``.jsonl``/``.json``, CSV for ``.csv``.
@@ -12,12 +12,14 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -64,19 +66,39 @@ class Counters:
 
 
 class ProgressView:
-    """A live line on a TTY, else a plain line to stderr every ``every`` seconds."""
+    """A rich progress bar on a TTY (rows read of ``total``, and the live counts), else a plain line
+    to stderr every ``every`` seconds."""
 
-    def __init__(self, counters: Counters, *, console: Console, every: float = 2.0, enabled: bool = True):
+    def __init__(
+        self,
+        counters: Counters,
+        *,
+        console: Console,
+        total: Callable[[], int | None] = lambda: None,
+        every: float = 2.0,
+        enabled: bool = True,
+    ) -> None:
         self.counters = counters
         self.console = console
+        self.total = total
         self.every = every
         self.enabled = enabled
+        self._bar: Progress | None = None
         self._live: Live | None = None
+        self._task: TaskID | None = None
         self._last = 0.0
+
+    def __rich__(self) -> Text:
+        return Text(self.counters.line())
 
     def __enter__(self) -> ProgressView:
         if self.enabled and self.console.is_terminal:
-            self._live = Live(Text(""), console=self.console, refresh_per_second=4, transient=True)
+            self._bar = Progress(TextColumn("[bold]rows"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=self.console)  # fmt: skip
+            self._task = self._bar.add_task("rows", total=self.total())
+            # the bar, and the counts on a line of their own below it
+            self._live = Live(Group(self._bar, self), console=self.console, refresh_per_second=4,
+                              transient=True)  # fmt: skip
             self._live.__enter__()
         return self
 
@@ -90,8 +112,8 @@ class ProgressView:
         if now - self._last < (0.25 if self._live is not None else self.every):
             return
         self._last = now
-        if self._live is not None:
-            self._live.update(Text(self.counters.line(), style="bold"))
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=self.counters.read)
         elif self.enabled:
             print(self.counters.line(), file=sys.stderr, flush=True)
 
@@ -113,11 +135,12 @@ def summary_table(counters: Counters, job: JobFile, *, title: str) -> Table:
         ("duplicate", counters.duplicate, totals.get("duplicate", 0)),
         ("failed", counters.failed, totals.get("failed", 0)),
         ("outcome unknown", counters.unknown, totals.get("unknown", 0) + totals.get("sending", 0)),
+        ("  ever unknown (journal)", None, job.unknown_journalled()),
         ("invalid rows", counters.invalid, totals.get("invalid", 0)),
         ("receipts", counters.receipts, sum(receipts.values())),
     ]
     for name, run, total in rows:
-        table.add_row(name, f"{run:,}", "" if total is None else f"{total:,}")
+        table.add_row(name, "" if run is None else f"{run:,}", "" if total is None else f"{total:,}")
     for state, n in sorted(receipts.items()):
         table.add_row(f"  {state}", "", f"{n:,}")
     table.add_row("rate", f"{counters.average_rate():,.0f}/s", "")

@@ -156,7 +156,8 @@ async def _run(p: Mapping[str, Any], job_path: Path, out: Console, err: Console)
     try:
         if not p["dry_run"]:
             _warn(f"sending {plan.targets.path} over {redact(p['gateway'])}; job {job_path}")
-        with ProgressView(counters, console=err, enabled=not p["quiet"]) as progress:
+        view = ProgressView(counters, console=err, enabled=not p["quiet"], total=plan.targets.count_rows)
+        with view as progress:
             summary = await execute(plan, counters, progress, _warn)
         return _finish(plan, summary, p, out)
     finally:
