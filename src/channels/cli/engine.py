@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.channel import Channel
+from channels.cli.gateways import NoReceipts, connect
 from channels.cli.jobs import AMBIGUOUS, FINAL, JobFile, JobReceiptStore
 from channels.cli.report import Counters, ProgressView
 from channels.cli.targets import RowBuilder, RowError, TargetFile
@@ -31,9 +32,9 @@ from channels.clock import SYSTEM_CLOCK, Clock
 from channels.deferral import Sleep, waits_for_token
 from channels.dispatch import Dispatcher
 from channels.errors import ChannelClosed, ChannelsError, OutcomeUnknown
-from channels.message import ChannelKind, Message
+from channels.message import Message
 from channels.policy import Decision, Defer
-from channels.receipts import ReceiptTracker, Tracked
+from channels.receipts import ReceiptTracker
 from channels.results import (
     Deferred,
     DeliveryReceipt,
@@ -116,54 +117,6 @@ async def _attempt(channel: Channel, message: Message) -> SendResult | ChannelsE
         return await channel.send(message)
     except ChannelsError as exc:
         return exc
-
-
-class DryRunChannel:
-    """``--dry-run``: accepts every message at once; the rest of the pipeline runs as for real."""
-
-    def __init__(self, kind: ChannelKind) -> None:
-        self.kind = kind
-        self.name = "dry-run"
-        self._count = 0
-        self._closed = asyncio.Event()
-
-    async def send(self, message: Message) -> SendResult:
-        self._count += 1
-        return SendResult(message_id=message.id, channel=self.kind, remote_ids=(f"dry-{self._count:x}",),
-                          accepted_at=SYSTEM_CLOCK.now())  # fmt: skip
-
-    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
-        return [await self.send(m) for m in messages]
-
-    async def events(self) -> AsyncIterator[Event]:
-        await self._closed.wait()
-        return
-        yield  # an async generator that ends when the channel closes
-
-    async def aclose(self) -> None:
-        self._closed.set()
-
-
-class NoReceipts:
-    """Receipt store for ``--dry-run``: nothing will ever report, so nothing is kept."""
-
-    def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None:
-        return None
-
-    def lookup(self, gateway: str, key: str) -> Tracked | None:
-        return None
-
-    def get(self, message_id: str) -> Tracked | None:
-        return None
-
-    def update(self, tracked: Tracked) -> None:
-        return None
-
-    def due(self, now: datetime) -> list[Tracked]:
-        return []
-
-    def remove(self, message_id: str) -> None:
-        return None
 
 
 class DeferralWatch:
@@ -411,15 +364,6 @@ class SendRun:
                 return
             await asyncio.sleep(0.1)
             self.progress.tick()
-
-
-async def connect(channel: Channel) -> None:
-    """Connect (bind, start the receivers) ahead of the first send, where the adapter can."""
-    for name in ("connect", "start"):
-        method = getattr(channel, name, None)
-        if method is not None:
-            await method()
-            return
 
 
 def _stage(pipeline: Pipeline, kind: type[Any]) -> Any:

@@ -8,7 +8,8 @@ adapter's ``from_url`` reads the query options and its own credential variables 
 ``ARI_USERNAME``/``ARI_PASSWORD``); a URL without credentials also takes them from
 ``TELCO_GATEWAY_USER``/``TELCO_GATEWAY_PASSWORD``, so secrets stay out of shell history. The window
 (requests in flight per connection) has a different name in each adapter; :func:`open_channel` maps
-one ``window`` onto it. :class:`ChannelPool` spreads one channel kind over several connections.
+one ``window`` onto it. :class:`ChannelPool` spreads one channel kind over several connections;
+:class:`DryRunChannel` stands in for a gateway in ``send --dry-run``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from channels.channel import Channel
-from channels.errors import ConfigurationError
+from channels.clock import SYSTEM_CLOCK
+from channels.errors import ChannelsError, ConfigurationError
 from channels.message import ChannelKind, Message
+from channels.receipts import Tracked
 from channels.results import Event, SendResult
 
 USER_ENV, PASSWORD_ENV = "TELCO_GATEWAY_USER", "TELCO_GATEWAY_PASSWORD"
@@ -199,3 +203,60 @@ def open_pool(kind: ChannelKind, url: str, connections: int, *, window: int | No
         return first
     rest = [open_channel(kind, url, window=window, name=first.name) for _ in range(connections - 1)]
     return ChannelPool([first, *rest])
+
+
+async def connect(channel: Channel) -> None:
+    """Connect (bind, start the receivers) ahead of the first send, where the adapter can."""
+    for name in ("connect", "start"):
+        method = getattr(channel, name, None)
+        if method is not None:
+            await method()
+            return
+
+
+class DryRunChannel:
+    """``--dry-run``: accepts every message at once; the rest of the pipeline runs as for real."""
+
+    def __init__(self, kind: ChannelKind) -> None:
+        self.kind = kind
+        self.name = "dry-run"
+        self._count = 0
+        self._closed = asyncio.Event()
+
+    async def send(self, message: Message) -> SendResult:
+        self._count += 1
+        return SendResult(message_id=message.id, channel=self.kind, remote_ids=(f"dry-{self._count:x}",),
+                          accepted_at=SYSTEM_CLOCK.now())  # fmt: skip
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+        return [await self.send(m) for m in messages]
+
+    async def events(self) -> AsyncIterator[Event]:
+        await self._closed.wait()
+        return
+        yield  # an async generator that ends when the channel closes
+
+    async def aclose(self) -> None:
+        self._closed.set()
+
+
+class NoReceipts:
+    """Receipt store for ``--dry-run``: nothing will ever report, so nothing is kept."""
+
+    def add(self, tracked: Tracked, keys: list[tuple[str, str]]) -> None:
+        return None
+
+    def lookup(self, gateway: str, key: str) -> Tracked | None:
+        return None
+
+    def get(self, message_id: str) -> Tracked | None:
+        return None
+
+    def update(self, tracked: Tracked) -> None:
+        return None
+
+    def due(self, now: datetime) -> list[Tracked]:
+        return []
+
+    def remove(self, message_id: str) -> None:
+        return None

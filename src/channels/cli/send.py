@@ -21,8 +21,8 @@ from rich.console import Console
 
 from channels.channel import Channel
 from channels.cli.common import quiet_logging
-from channels.cli.engine import DryRunChannel, RunSummary, SendPlan, execute
-from channels.cli.gateways import open_channel, redact
+from channels.cli.engine import RunSummary, SendPlan, execute
+from channels.cli.gateways import DryRunChannel, open_channel, redact
 from channels.cli.jobs import JobFile
 from channels.cli.report import Counters, ProgressView, summary_table, write_report
 from channels.cli.specs import (
