@@ -114,7 +114,9 @@ class ReceiptStore(Protocol):
 
 
 class MemoryReceiptStore:
-    """Dicts; the library default."""
+    """Dicts; the library default. Messages are tracked in the order they were accepted, and with
+    one ``receipt_timeout`` that is also deadline order, so the once-a-second expiry check stops at
+    the first message not yet due instead of scanning everything tracked."""
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], str] = {}
@@ -138,7 +140,13 @@ class MemoryReceiptStore:
         self._by_id[tracked.message_id] = tracked
 
     def due(self, now: datetime) -> list[Tracked]:
-        return [t for t in self._by_id.values() if not t.done and t.deadline <= now]
+        out: list[Tracked] = []
+        for tracked in self._by_id.values():
+            if tracked.deadline > now:
+                break
+            if not tracked.done:
+                out.append(tracked)
+        return out
 
     def remove(self, message_id: str) -> None:
         self._by_id.pop(message_id, None)
