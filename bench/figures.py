@@ -215,7 +215,8 @@ LATENCY = (
 )
 HTTP_RATE = (Metric("msg/s", target=3_000),)
 MEMORY = (
-    Metric("B per in-flight message", "in_flight_bytes", 1024, higher_is_better=False),
+    Metric("B per in-flight message (send)", "in_flight_bytes", 1024, higher_is_better=False),
+    Metric("B per in-flight message (send_many)", "in_flight_many_bytes", 1024, higher_is_better=False),
     Metric("B per receipt awaiting correlation", "receipt_bytes", 1024, higher_is_better=False),
 )
 

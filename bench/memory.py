@@ -3,10 +3,11 @@
 ``python -m bench.memory --port N`` against an SMSC that holds every submit_sm_resp back
 (``bench.servers smsc --latency 60 --no-receipts``), in the client's process:
 
-* **in flight**: ``window`` (512, the most SMPP allows here) ``SmppClient.send`` tasks are started and
-  the bind's window fills; the traced memory that appeared, divided by the number of messages, is what
-  one unanswered submit costs: its task and coroutine frames, the PDU, the future, the window entry.
-  The ``Message`` objects are made before the first snapshot: they are the caller's.
+* **in flight**: ``window`` (512, the most SMPP allows here) messages are handed over and the bind's
+  window fills; the traced memory that appeared, divided by the number of messages, is what one
+  unanswered submit costs. Twice: one ``SmppClient.send`` task per message (task and coroutine frames,
+  PDU, future, window entry), and ``Dispatcher.send_many`` (the bulk path, no policies). The
+  ``Message`` objects are made before the first snapshot: they are the caller's.
 * **receipt awaiting correlation**: ``ReceiptTracker.register`` of accepted messages (one hex remote id
   each, as our SMSC answers), the ``SendResult`` dropped afterwards as the Dispatcher drops it: what
   stays is the tracker's entry, its keys and index.
@@ -18,14 +19,16 @@ import argparse
 import asyncio
 import gc
 import tracemalloc
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.proc import emit, quiet_logging
 from bench.smpp_load import client_for
-from channels import ChannelKind, Message, ReceiptTracker, Text
+from channels import ChannelKind, Dispatcher, Message, ReceiptTracker, Text
 from channels.message import new_message_id
-from channels.results import SendResult
+from channels.results import Outcome, SendResult
+from channels.smpp.link import SmppLink
 
 
 def _traced() -> int:
@@ -33,23 +36,22 @@ def _traced() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-async def in_flight(port: int, window: int) -> float:
+async def in_flight(port: int, window: int, path: str) -> float:
+    """Bytes per message while ``window`` messages wait for their submit_sm_resp, sent one
+    ``SmppClient.send`` task each (``send``) or through ``Dispatcher.send_many`` (``send_many``)."""
     batch = [
         Message(to=f"+86138{i:08d}", kind=ChannelKind.SMS, content=Text(body="hi"), id=new_message_id())
         for i in range(window)
     ]
-    async with client_for(port, window) as client:
+    async with client_for(port, window) as client, Dispatcher([client]) as dispatcher:
         link = client.links[0]
         tracemalloc.start()
         before = _traced()
-        tasks = [asyncio.create_task(client.send(m)) for m in batch]
-        for _ in range(1000):  # at most 10 s for the window to fill
-            if link.load >= window:
-                break
-            await asyncio.sleep(0.01)
+        if path == "send":
+            tasks = [asyncio.create_task(client.send(m)) for m in batch]
         else:
-            raise SystemExit(f"only {link.load} of {window} messages went in flight")
-        await asyncio.sleep(0.05)  # the writes are flushed, the window is full and quiet
+            tasks = [asyncio.create_task(_drain(dispatcher.send_many(batch, concurrency=window)))]
+        await _window_full(link, window)
         after = _traced()
         tracemalloc.stop()
         for task in tasks:
@@ -57,6 +59,21 @@ async def in_flight(port: int, window: int) -> float:
         await asyncio.gather(*tasks, return_exceptions=True)
         await client.aclose(drain_timeout=0.0)
     return (after - before) / window
+
+
+async def _drain(outcomes: AsyncIterator[Outcome]) -> None:
+    async for _ in outcomes:
+        pass
+
+
+async def _window_full(link: SmppLink, window: int) -> None:
+    for _ in range(1000):  # at most 10 s for the window to fill
+        if link.load >= window:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise SystemExit(f"only {link.load} of {window} messages went in flight")
+    await asyncio.sleep(0.05)  # the writes are flushed, the window is full and quiet
 
 
 def awaiting_receipts(count: int) -> float:
@@ -80,7 +97,8 @@ def awaiting_receipts(count: int) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "in_flight_bytes": await in_flight(args.port, args.window),
+        "in_flight_bytes": await in_flight(args.port, args.window, "send"),
+        "in_flight_many_bytes": await in_flight(args.port, args.window, "send_many"),
         "receipt_bytes": awaiting_receipts(args.receipts),
         "window": args.window,
         "receipts": args.receipts,
