@@ -47,6 +47,7 @@ async def in_flight(port: int, window: int, path: str) -> float:
         link = client.links[0]
         tracemalloc.start()
         before = _traced()
+        tasks: list[asyncio.Task[Any]]
         if path == "send":
             tasks = [asyncio.create_task(client.send(m)) for m in batch]
         else:
