@@ -272,7 +272,7 @@ class SmscSimulator:
         if status:
             session.conn.respond(pdu, status)
         else:
-            session.conn.respond(pdu, 0, message_id=message_id)
+            session.conn.respond_ok(pdu, message_id)
 
     def _respond_later(self, session: _Session, pdu: Pdu, status: int, message_id: str) -> None:
         if session.proto.closed:

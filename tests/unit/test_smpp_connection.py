@@ -73,7 +73,10 @@ def conn(role: Role, now: float = 0.0, **config: Any) -> SmppConnection:
 
 
 def bind_pair(
-    mode: BindMode = BindMode.TRX, now: float = 0.0, *, esme_cfg: dict[str, Any] | None = None,
+    mode: BindMode = BindMode.TRX,
+    now: float = 0.0,
+    *,
+    esme_cfg: dict[str, Any] | None = None,
     smsc_cfg: dict[str, Any] | None = None,
 ) -> tuple[SmppConnection, SmppConnection]:
     """An ESME and an SMSC connection, bound to each other through their bytes."""
@@ -732,15 +735,28 @@ def test_stream_events_reference(make_stream: Any) -> None:
     kinds = [type(e).__name__ for e in events]
     if c.role is Role.ESME:
         assert kinds == [
-            "ResponseReceived", "RequestReceived", "ResponseReceived", "ResponseReceived",
-            "ProtocolViolation", "RequestReceived", "RequestReceived", "ProtocolViolation",
-            "RequestReceived", "UnbindReceived",
+            "ResponseReceived",
+            "RequestReceived",
+            "ResponseReceived",
+            "ResponseReceived",
+            "ProtocolViolation",
+            "RequestReceived",
+            "RequestReceived",
+            "ProtocolViolation",
+            "RequestReceived",
+            "UnbindReceived",
         ]
         assert c.state is State.CLOSED
     else:
         assert kinds == [
-            "RequestReceived", "ResponseReceived", "ProtocolViolation", "RequestReceived",
-            "ProtocolViolation", "ProtocolViolation", "ResponseReceived", "RequestReceived",
+            "RequestReceived",
+            "ResponseReceived",
+            "ProtocolViolation",
+            "RequestReceived",
+            "ProtocolViolation",
+            "ProtocolViolation",
+            "ResponseReceived",
+            "RequestReceived",
             "RequestReceived",
         ]
         assert [(p.command_id, p.sequence, p.status) for p in split_pdus(out)] == [
@@ -769,3 +785,17 @@ def test_one_octet_at_a_time(make_stream: Any) -> None:
     expected = feed_chunks(reference_conn, stream, [])
     c, _ = make_stream()
     assert feed_chunks(c, stream, list(range(1, len(stream)))) == expected
+
+
+def test_respond_ok_writes_the_same_bytes_as_respond() -> None:
+    """The fast answer (no PDU built) is byte-identical to the general one."""
+    from channels.smpp import pdu as codec
+    from channels.smpp.connection import Role, SmppConnection
+    from channels.smpp.constants import CommandId
+
+    fast, general = SmppConnection(Role.SMSC), SmppConnection(Role.SMSC)
+    for cid, mid in ((CommandId.SUBMIT_SM, "0E999F21"), (CommandId.DELIVER_SM, ""), (CommandId.DATA_SM, "7")):
+        request = codec.make(cid, sequence=0x7FFFFFFE)
+        fast.respond_ok(request, mid)
+        general.respond(request, 0, message_id=mid)
+    assert fast.data_to_send() == general.data_to_send()

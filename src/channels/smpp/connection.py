@@ -307,6 +307,16 @@ class SmppConnection:
         resp = Pdu(request.command_id | RESPONSE_BIT, request.sequence, status, params, tlvs or {})
         self._out += codec.encode(resp)
 
+    def respond_ok(self, request: Pdu, message_id: str = "") -> None:
+        """The common answer, written without building a PDU: status 0 and a ``message_id`` body
+        (submit_sm_resp, data_sm_resp; deliver_sm_resp with the empty id, §4.6.2). One per message
+        on both sides of every campaign."""
+        body = message_id.encode("latin-1") + b"\x00"
+        if len(body) > 65:
+            raise LocalProtocolError(f"message_id of {len(body) - 1} octets exceeds 64")
+        self._out += _header(HEADER_SIZE + len(body), request.command_id | RESPONSE_BIT, 0, request.sequence)
+        self._out += body
+
     def _respond_error(self, command_id: int, sequence: int, status: int) -> None:
         if command_id in codec.BODIES and not command_id & RESPONSE_BIT and command_id not in NO_RESPONSE:
             self._out += codec.encode(Pdu(command_id | RESPONSE_BIT, sequence, status))

@@ -487,7 +487,7 @@ class SmppLink:
         if pdu.command_id not in (C.DELIVER_SM, C.DATA_SM):
             log.debug("smpp.request.ignored", command=pdu.name)  # alert_notification: no response PDU
             return
-        proto.conn.respond(pdu, 0, message_id="")
+        proto.conn.respond_ok(pdu)
         proto.schedule_flush()
         try:
             self.on_deliver(pdu, self)
