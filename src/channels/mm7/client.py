@@ -58,6 +58,9 @@ class Mm7Client:
         self._clock = clock
         # one boundary for this client's lifetime (encode_soap checks it against each body)
         self._boundary = boundary or itertools.repeat(new_boundary()).__next__
+        # The SOAP wrapper gets a boundary of its own: with the MM's, encode_soap's collision check
+        # would pick a fresh random one per request, and a parser compiles a pattern per boundary.
+        self._outer_boundary = boundary or itertools.repeat(new_boundary()).__next__
         self._headers = {"SOAPAction": '""'}
         if config.username:  # HTTP Basic (RFC 7617), UTF-8 credentials
             self._headers["Authorization"] = aiohttp.encode_basic_auth(config.username, config.password or "")
@@ -150,7 +153,7 @@ class Mm7Client:
             await self.start()
         tid = f"{self._tid_prefix}-{next(self._tids)}"
         req = submit_req(message, self.config, self._clock.now())
-        request = encode_submit(req, content, self.config, tid, self._boundary)
+        request = encode_submit(req, content, self.config, tid, self._outer_boundary)
         status, ctype, body = await self._post(request.content_type, request.body)
         message_id = read_submit_answer(status, ctype, body)
         log.debug("mm7.submit.completed", message_id=message.id, remote_id=message_id,
