@@ -156,35 +156,18 @@ class Dispatcher:
         A rate limit's refusal is waited out (channels.deferral); other deferrals are returned."""
         if self._closed:
             raise ChannelClosed("dispatcher is closed")
-        channel = self.channel(message.kind)
-        decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
-        refused = _refusal(message, decision)
-        if refused is not None:
-            return refused
-        try:
-            result = await self._send_with_retry(channel, message)
-        except SendRejected as exc:
-            await self._rollback(message)
-            return Rejected(message, f"gateway: {exc}", exc)
-        except BaseException:
-            await self._rollback(message)
-            raise
-        return self._accepted(channel, message, result)
+        self.channel(message.kind)  # no channel for this kind: ConfigurationError before any policy runs
+        # One path for one message and for many (DESIGN §6: no second copy of the logic).
+        [outcome] = await self._send_chunk([message])
+        if isinstance(outcome, Failed):
+            raise outcome.error
+        return outcome
 
     def _accepted(self, channel: Channel, message: Message, result: SendResult) -> Sent:
         self._ensure_started()
         for event in self.tracker.register(channel.name, result, self.clock.now()):
             self._events.put_nowait(event)
         return Sent(message, result)
-
-    async def _send_with_retry(self, channel: Channel, message: Message) -> SendResult:
-        # First attempt outside tenacity: the common case pays for no retry machinery (DESIGN §6).
-        try:
-            return await channel.send(message)
-        except ChannelsError as exc:
-            if not exc.retriable or self.retry.attempts <= 1:
-                raise
-        return await self._retry(channel, message, self.retry.attempts - 1)
 
     async def _retry(self, channel: Channel, message: Message, attempts: int) -> SendResult:
         """Resend after a retriable failure, with exponential backoff and jitter (tenacity)."""
@@ -238,7 +221,12 @@ class Dispatcher:
         for kind, indices in groups.items():
             channel = self._channels[kind]
             group = [messages[i] for i in indices]
-            results = await self._deliver(channel, group)
+            try:
+                results = await self._deliver(channel, group)
+            except BaseException:  # a bug or a cancellation: undo the reservations, then let it out
+                for message in group:
+                    await self._rollback(message)
+                raise
             for i, message, result in zip(indices, group, results, strict=True):
                 outcomes[i] = await self._settle(channel, message, result)
 
