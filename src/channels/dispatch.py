@@ -190,7 +190,10 @@ class Dispatcher:
         then hand each channel its allowed messages at once (``send_batch`` where it has one).
         A message the rate limiter holds back goes out at its slot, not with the rest of the chunk:
         what was allowed before it is sent first, so waiting never turns into a burst."""
-        decisions = await evaluate_chunk(self.policies, messages, self.clock.now())
+        if len(messages) == 1:  # Dispatcher.send: the policies' one-message path is the cheaper one
+            decisions = [await self.evaluate(messages[0])]
+        else:
+            decisions = await evaluate_chunk(self.policies, messages, self.clock.now())
         outcomes: list[Outcome | None] = [None] * len(messages)
         ready: list[int] = []
         for i, (message, decision) in enumerate(zip(messages, decisions, strict=True)):
