@@ -34,15 +34,24 @@ def quiet_logging() -> None:
     )
 
 
+def install_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> list[int]:
+    """SIGINT and SIGTERM call ``callback``; returns the signals installed. Where the loop cannot
+    take signal handlers (NotImplementedError on platforms without them, RuntimeError off the main
+    thread) nothing is installed and Ctrl-C still raises KeyboardInterrupt as usual."""
+    installed: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, callback)
+            installed.append(sig)
+    return installed
+
+
 def run_until_interrupted(start: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run ``start(stop)`` until SIGINT/SIGTERM sets ``stop``; exits cleanly on Ctrl-C."""
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        install_signal_handlers(asyncio.get_running_loop(), stop.set)
         await start(stop)
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from channels.channel import Channel
+from channels.cli.common import install_signal_handlers
 from channels.cli.gateways import NoReceipts, connect
 from channels.cli.jobs import AMBIGUOUS, FINAL, JobFile, JobReceiptStore
 from channels.cli.report import Counters, ProgressView
@@ -50,6 +52,8 @@ from throttle.pipeline import Pipeline
 from throttle.stores.base import Store
 
 Warn = Callable[[str], None]
+log = structlog.get_logger(__name__)
+
 CHUNK = 256  # rows looked up in the job file at a time
 SHOWN_ERRORS = 20  # bad rows printed on stderr; the report has all of them
 DRAIN_TIMEOUT = 60.0  # after Ctrl-C: how long in-flight submits may take to be answered
@@ -386,18 +390,18 @@ async def execute(plan: SendPlan, counters: Counters, progress: ProgressView, wa
             main.cancel()
         run.stop.set()
 
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
-            installed.append(sig)
+    installed = install_signal_handlers(loop, on_signal)
     try:
         interrupted = await run.run()
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-        with contextlib.suppress(Exception):
+        try:
             plan.job.commit()
-        with contextlib.suppress(Exception):
+        except Exception:  # the rows already committed stay; say so rather than hide it
+            log.exception("send.job.commit_failed")
+        try:
             await plan.store.aclose()
+        except Exception:
+            log.exception("send.store.close_failed")
     return RunSummary(counters, interrupted, stale)
