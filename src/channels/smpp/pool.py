@@ -11,13 +11,16 @@ one callback. All parts of one message go over one link.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
+
+import structlog
 
 from channels.errors import ConfigurationError
 from channels.smpp.config import SmppConfig
 from channels.smpp.connection import BindMode
 from channels.smpp.link import DeliverCallback, SmppLink
+
+log = structlog.get_logger(__name__)
 
 
 class BindPool:
@@ -59,5 +62,10 @@ class BindPool:
         return best
 
     async def aclose(self, *, drain_timeout: float = 5.0) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*(link.aclose(drain_timeout=drain_timeout) for link in self.links))
+        # Every link gets its clean unbind even if one fails; a failure is logged, not hidden.
+        results = await asyncio.gather(
+            *(link.aclose(drain_timeout=drain_timeout) for link in self.links), return_exceptions=True
+        )
+        for link, result in zip(self.links, results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("smpp.link.close_failed", link=link.name, error=repr(result))
