@@ -10,12 +10,14 @@ cores are one each and neither's CPU shows in the other's figures.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
 import resource
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -53,3 +55,14 @@ async def until_stdin_closes() -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while await reader.read(4096):
         pass
+
+
+def run_esme(doc: str, run: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """The command line every peer ESME of figure 4 shares: parse, run one load, emit its figures."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    emit(**asyncio.run(run(parser.parse_args())))

@@ -19,7 +19,7 @@ from typing import Any
 import smpplib.consts
 import smpplib.smpp
 
-from bench.proc import cpu_seconds, emit
+from bench.proc import cpu_seconds, emit, run_esme
 
 logging.getLogger("smpplib").setLevel(logging.ERROR)
 
@@ -158,13 +158,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--warmup", type=int, default=2_000)
-    parser.add_argument("--window", type=int, default=64)
-    parser.add_argument("--timeout", type=float, default=120.0)
-    emit(**asyncio.run(run(parser.parse_args())))
+    run_esme(__doc__ or "", run)
 
 
 if __name__ == "__main__":
