@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import json
 import subprocess
 import sys
@@ -46,6 +47,7 @@ async def work(url: str, namespace: str) -> dict[str, object]:
     sent: list[tuple[float, str]] = []
     rejected = 0
     pos = 0
+    order = itertools.count()  # a unique tie-breaker: equal times must never compare Messages
     try:
         while pos < len(todo) or held:
             now = datetime.now(UTC)
@@ -61,7 +63,7 @@ async def work(url: str, namespace: str) -> dict[str, object]:
                 if isinstance(d, Allow):
                     sent.append((time.time(), m.id))
                 elif isinstance(d, Defer):
-                    heapq.heappush(held, (d.until, len(sent) + len(held) + pos, m))
+                    heapq.heappush(held, (d.until, next(order), m))
                 else:
                     rejected += 1
     finally:
