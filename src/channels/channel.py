@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from channels.errors import ChannelsError
@@ -39,3 +39,17 @@ class BatchChannel(Protocol):
     """
 
     async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]: ...
+
+
+EventSink = Callable[[Event], None]
+
+
+@runtime_checkable
+class SubscribableChannel(Protocol):
+    """Optional fast path for events: the channel calls ``sink`` with each event as it decodes it,
+    instead of queueing it for :meth:`Channel.events`. The Dispatcher subscribes where it can, which
+    saves a queue and an async-generator step per receipt (DESIGN §6); once subscribed, the channel's
+    own ``events()`` yields nothing more until it ends. ``sink`` must not block or raise.
+    """
+
+    def subscribe(self, sink: EventSink) -> None: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -339,7 +340,11 @@ class Dispatcher:
             return
         self._started = True
         for ch in self._channels.values():
-            self._spawn(self._pump(ch))
+            subscribe = getattr(ch, "subscribe", None)  # SubscribableChannel: no queue hop per event
+            if subscribe is not None:
+                subscribe(functools.partial(self._on_event, ch.name))
+            else:
+                self._spawn(self._pump(ch))
         self._spawn(self._expire_loop())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -349,14 +354,18 @@ class Dispatcher:
 
     async def _pump(self, channel: Channel) -> None:
         async for event in channel.events():
-            now = self.clock.now()
-            if isinstance(event, DeliveryReceipt):
-                if event.gateway is None:
-                    event = dataclasses.replace(event, gateway=channel.name)
-                for out in self.tracker.on_receipt(event, now):
-                    self._events.put_nowait(out)
-            else:
-                self._events.put_nowait(_with_keyword(event))
+            self._on_event(channel.name, event)
+
+    def _on_event(self, gateway: str, event: Event) -> None:
+        """One event from a channel: receipts are correlated, replies get their keyword."""
+        put = self._events.put_nowait
+        if isinstance(event, DeliveryReceipt):
+            if event.gateway is None:
+                event = dataclasses.replace(event, gateway=gateway)
+            for out in self.tracker.on_receipt(event, self.clock.now()):
+                put(out)
+        else:
+            put(_with_keyword(event))
 
     async def _expire_loop(self) -> None:
         while True:

@@ -12,7 +12,7 @@ process.
 from __future__ import annotations
 
 import dataclasses
-import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -157,18 +157,24 @@ class MemoryReceiptStore:
         return len(self._by_id)
 
 
-_RECEIPT_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryReceipt))
-_receipt_values = operator.attrgetter(*_RECEIPT_FIELDS)
-
-
-def _with(receipt: DeliveryReceipt, **changes: Any) -> DeliveryReceipt:
-    """``dataclasses.replace`` for the one copy made per receipt: the field names are read once at
-    import, not looked up on every call (a subclass, with fields of its own, takes the general way)."""
+def _correlated(
+    receipt: DeliveryReceipt, message_id: str, state: DeliveryState, detail: Mapping[str, Any]
+) -> DeliveryReceipt:
+    """The receipt with our id (and the folded state): the one copy made per receipt, built with
+    the constructor's keywords spelled out (``dataclasses.replace`` looks every field up by name;
+    a subclass, with fields of its own, takes that general way)."""
     if type(receipt) is not DeliveryReceipt:
-        return dataclasses.replace(receipt, **changes)
-    values = dict(zip(_RECEIPT_FIELDS, _receipt_values(receipt), strict=True))
-    values.update(changes)
-    return DeliveryReceipt(**values)
+        return dataclasses.replace(receipt, message_id=message_id, state=state, detail=detail)
+    return DeliveryReceipt(
+        channel=receipt.channel,
+        state=state,
+        remote_id=receipt.remote_id,
+        message_id=message_id,
+        at=receipt.at,
+        error_code=receipt.error_code,
+        detail=detail,
+        gateway=receipt.gateway,
+    )
 
 
 @dataclass(slots=True)
@@ -226,9 +232,14 @@ class ReceiptTracker:
     def _profile(self, gateway: str) -> IdProfile:
         return self._profiles.get(gateway, self._default_profile)
 
+    def _keys(self, gateway: str, remote_ids: tuple[str, ...]) -> list[tuple[str, str]]:
+        profile = self._profiles.get(gateway, self._default_profile)
+        if profile is IdProfile.CASELESS:  # the default: one key per id (submit_keys, inlined)
+            return [(gateway, _caseless(rid)) for rid in remote_ids]
+        return [(gateway, k) for rid in remote_ids for k in submit_keys(profile, rid)]
+
     def register(self, gateway: str, result: SendResult, now: datetime) -> list[DeliveryReceipt]:
         """Track an accepted message; returns receipts for it that had arrived early."""
-        profile = self._profile(gateway)
         tracked = Tracked(
             message_id=result.message_id,
             channel=result.channel,
@@ -236,16 +247,16 @@ class ReceiptTracker:
             remote_ids=result.remote_ids,
             deadline=now + self.receipt_timeout,
         )
-        keys = [(gateway, k) for rid in result.remote_ids for k in submit_keys(profile, rid)]
+        keys = self._keys(gateway, result.remote_ids)
         self.store.add(tracked, keys)
         out: list[DeliveryReceipt] = []
-        if not self._parked:  # the common case: no receipt overtook its submit response
+        if not self._parked:  # the common case when receipts come later than their submit response
             return out
         for key in keys:
-            for parked in self._parked.pop(key, []):
-                if not parked.used:
+            for parked in self._parked.pop(key, ()):
+                if not parked.used:  # one receipt may be parked under several keys (twins)
                     parked.used = True
-                    out.extend(self.on_receipt(parked.receipt, now))
+                    out.extend(self._apply(tracked, key[1], parked.receipt))
         return out
 
     def on_receipt(self, receipt: DeliveryReceipt, now: datetime) -> list[DeliveryReceipt]:
@@ -267,7 +278,10 @@ class ReceiptTracker:
         return self._apply(tracked, part, receipt)
 
     def _find(self, gateway: str, remote_id: str) -> tuple[Tracked | None, str]:
-        profile = self._profile(gateway)
+        profile = self._profiles.get(gateway, self._default_profile)
+        if profile is IdProfile.CASELESS:  # one key (receipt_keys, inlined)
+            key = _caseless(remote_id)
+            return self.store.lookup(gateway, key), key
         for key in receipt_keys(profile, remote_id):
             tracked = self.store.lookup(gateway, key)
             if tracked is not None:
@@ -285,20 +299,24 @@ class ReceiptTracker:
     def _apply(self, tracked: Tracked, part: str, receipt: DeliveryReceipt) -> list[DeliveryReceipt]:
         if tracked.done:
             return []  # late receipts never reopen a final state (§3.6)
-        if not receipt.state.is_final:
-            return [_with(receipt, message_id=tracked.message_id)]
-        tracked.part_states[part] = receipt.state
-        if len(tracked.part_states) < len(tracked.remote_ids):
-            self.store.update(tracked)
-            return []
-        tracked.done = True
-        states = tracked.part_states
-        state = receipt.state if len(states) == 1 else max(states.values(), key=STATE_SEVERITY.__getitem__)
-        self.store.remove(tracked.message_id)
-        detail = dict(receipt.detail)
+        state = receipt.state
+        if state is DeliveryState.ACCEPTED:  # the one non-final state
+            return [_correlated(receipt, tracked.message_id, state, receipt.detail)]
+        detail = receipt.detail
         if len(tracked.remote_ids) > 1:
-            detail["parts"] = {k: v.value for k, v in states.items()}
-        return [_with(receipt, message_id=tracked.message_id, state=state, detail=detail)]
+            states = tracked.part_states
+            states[part] = state
+            if len(states) < len(tracked.remote_ids):
+                self.store.update(tracked)
+                return []
+            state = max(states.values(), key=STATE_SEVERITY.__getitem__)
+            detail = {**detail, "parts": {k: v.value for k, v in states.items()}}
+        else:
+            tracked.part_states[part] = state
+            detail = dict(detail)
+        tracked.done = True
+        self.store.remove(tracked.message_id)
+        return [_correlated(receipt, tracked.message_id, state, detail)]
 
     def expire(self, now: datetime) -> list[DeliveryReceipt]:
         """Messages with no final receipt by their deadline → ``timeout_state``, once each."""

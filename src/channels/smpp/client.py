@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from channels.channel import EventSink
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Text
 from channels.errors import ChannelsError, ConfigurationError, OutcomeUnknown, SendRejected
@@ -93,6 +94,7 @@ class SmppClient:
         self.deliver_hook = deliver_hook
         self.pool = BindPool(config, self._on_deliver)
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._sink: EventSink | None = None
         self._refs = RefAllocator()
         self._reassembler = Reassembler(packed=config.packed)
         self._opt_out = KeywordMatcher(config.opt_out_keywords)
@@ -267,12 +269,27 @@ class SmppClient:
 
     # -- deliver_sm / data_sm from any link --------------------------------------------------------
 
+    def subscribe(self, sink: EventSink) -> None:
+        """Hand every event to ``sink`` as it is decoded instead of queueing it for :meth:`events`
+        (:class:`~channels.channel.SubscribableChannel`; the Dispatcher's path). Events already
+        queued go to ``sink`` first, in order."""
+        self._sink = sink
+        while not self._events.empty():
+            event = self._events.get_nowait()
+            if event is None:
+                self._events.put_nowait(None)
+                break
+            sink(event)
+
     def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
         if self.deliver_hook is not None and self.deliver_hook(pdu):
             return
         event = self._to_event(pdu)
         if event is not None:
-            self._events.put_nowait(event)
+            if self._sink is not None:
+                self._sink(event)
+            else:
+                self._events.put_nowait(event)
 
     def _to_event(self, pdu: Pdu) -> Event | None:
         now = self.clock.now()
