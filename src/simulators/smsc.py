@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,15 +28,17 @@ from channels.errors import ConfigurationError
 from channels.results import DeliveryState
 from channels.smpp import status as st
 from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator
-from channels.smpp.constants import CommandId, Tag
+from channels.smpp.constants import CommandId, EsmClass, Tag
 from channels.smpp.dlr import STATE_TO_MESSAGE_STATE
+from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
 from channels.smpp.transport import SmppTransport
 from simulators.recorder import Recorder
+from simulators.smsc_clock import WallClock
 from simulators.smsc_mo import ReplyPlan, mo_pdus
-from simulators.smsc_receipts import receipt_pdu, wants_receipt
-from simulators.smsc_record import PartCollector, PartFate, handset_record
-from simulators.smsc_scenario import IdStyle, ReceiptForm, SmscScenario, format_id
+from simulators.smsc_receipts import Receipts, ascii_preview, wants_receipt
+from simulators.smsc_record import PartCollector, PartFate, handset_record, show_push
+from simulators.smsc_scenario import IdStyle, ReceiptForm, SmscScenario, id_spec
 from simulators.smsc_session import _Account
 from simulators.smsc_session import _Session as _Session
 
@@ -73,7 +75,10 @@ class SmscSimulator:
         self._reassembler = Reassembler()
         self._parts = PartCollector()
         self._states = list(sc.outcomes)
-        self._weights = list(sc.outcomes.values())
+        self._cum_weights = list(accumulate(sc.outcomes.values()))  # what Random.choices would build
+        self._id_spec = id_spec(sc.response_id_style)
+        self._receipts = Receipts(sc)
+        self.clock = WallClock()
         self._replies = ReplyPlan(sc.seed, sc.reply_rate, sc.replies)
         self._mo_refs = RefAllocator()
         self._refuse_until = 0.0
@@ -186,7 +191,7 @@ class SmscSimulator:
             session.conn.respond(pdu, 0 if known else st.ESME_RCANCELFAIL)
         else:  # submit_multi, replace_sm: not offered by this SMSC
             session.conn.respond(pdu, st.ESME_RINVCMDID)
-        session.proto.schedule_flush()
+        # No flush to schedule: the transport writes what a read's events queued once they are handled.
 
     def _admit(self, session: _Session) -> int:
         """The status to answer a submit with: throttling (GCRA), scripted errors, or ROK."""
@@ -236,17 +241,18 @@ class SmscSimulator:
         sc = self.scenario
         self._next_id += 1
         number = self._next_id
-        message_id = format_id(number, sc.response_id_style)
-        if len(self._states) == 1:  # one outcome: no draw (Random.choices was 7% of the simulator)
-            state = self._states[0]
+        message_id = format(number, self._id_spec)
+        states = self._states
+        if len(states) == 1:  # one outcome: no draw (Random.choices was 7% of the simulator)
+            state = states[0]
+        elif states:
+            state = self.rng.choices(states, cum_weights=self._cum_weights)[0]
         else:
-            state = (
-                self.rng.choices(self._states, self._weights)[0] if self._states else DeliveryState.DELIVERED
-            )
+            state = DeliveryState.DELIVERED
         self.messages[message_id] = state
-        self._record(session, pdu, message_id, state)
+        text = self._record(session, pdu, message_id, state)
         if sc.receipts and wants_receipt(pdu.get("registered_delivery"), state):
-            self._schedule_receipts(session, pdu, number, state)
+            self._schedule_receipts(session, pdu, number, state, text)
         if self._trouble(session):
             return  # accepted, recorded, receipt on its way: only the response is lost
         delay = max(sc.response_latency, RECEIPT_FIRST_GAP) if sc.receipt_first else None
@@ -255,15 +261,17 @@ class SmscSimulator:
     def _answer(
         self, session: _Session, pdu: Pdu, status: int, message_id: str, *, delay: float | None = None
     ) -> None:
-        loop = asyncio.get_running_loop()
         if delay is None:
             delay = self.scenario.response_latency
-        if session.stalled:
-            delay = max(delay, session.stalled_until - loop.time())
+        if session.stalled_until and session.stalled:
+            delay = max(delay, session.stalled_until - asyncio.get_running_loop().time())
         session.unanswered += 1
-        self.max_outstanding = max(self.max_outstanding, session.unanswered)
+        if session.unanswered > self.max_outstanding:
+            self.max_outstanding = session.unanswered
         if delay > 0:
-            loop.call_later(delay, self._respond_later, session, pdu, status, message_id)
+            asyncio.get_running_loop().call_later(
+                delay, self._respond_later, session, pdu, status, message_id
+            )
         else:
             self._respond_now(session, pdu, status, message_id)
 
@@ -282,7 +290,38 @@ class SmscSimulator:
 
     # -- what the handset shows --------------------------------------------------------------------
 
-    def _record(self, session: _Session, pdu: Pdu, message_id: str, state: DeliveryState) -> None:
+    def _record(self, session: _Session, pdu: Pdu, message_id: str, state: DeliveryState) -> str | None:
+        """Record what the handset shows once the message is whole; returns the text of a message in
+        one part (its receipt's preview), else None."""
+        system_id = session.conn.peer_system_id if session.account is not None else None
+        p = pdu.params
+        if (
+            not pdu.tlvs
+            and pdu.command_id == C.SUBMIT_SM
+            and pdu.status == 0  # so every mandatory field was decoded (SMPP v3.4 §4.4.1)
+            and not p["esm_class"] & EsmClass.UDHI
+        ):
+            # One part, no UDH, no SAR or port TLVs: nothing to reassemble (TS 23.040 §9.2.3.24).
+            body = p["short_message"]
+            text = decode_text(body, p["data_coding"])
+            record = handset_record(
+                system_id,
+                p["source_addr"],
+                p["destination_addr"],
+                p["data_coding"],
+                p["esm_class"],
+                p["service_type"],
+                text,
+                1,
+                [message_id],
+                [state],
+                [len(body)],
+                self.clock.now_iso(),
+            )
+            self.recorder.record(record)
+            if self._replies.rate:
+                self._maybe_reply(session, record)
+            return text
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         source, destination, esm = pdu.get("source_addr"), pdu.get("destination_addr"), pdu.get("esm_class")
         fate = PartFate(1, message_id, state, len(body))
@@ -297,48 +336,62 @@ class SmscSimulator:
             now=asyncio.get_running_loop().time(),
         )
         if whole is None or parts is None:
-            return  # a part: the record is written when the message is complete
-        fields = {
-            "system_id": session.account and session.conn.peer_system_id,
-            "source": source,
-            "destination": destination,
-            "data_coding": pdu.get("data_coding"),
-            "esm_class": esm,
-            "service_type": pdu.get("service_type"),
-        }
-        record = handset_record(whole, parts, fields)
+            return None  # a part: the record is written when the message is complete
+        record = handset_record(
+            system_id,
+            source,
+            destination,
+            pdu.get("data_coding"),
+            esm,
+            pdu.get("service_type"),
+            whole.text,
+            whole.parts,
+            [p.message_id for p in parts],
+            [p.state for p in parts],
+            [p.octets for p in parts],
+            self.clock.now_iso(),
+        )
+        show_push(record, whole)
         self.recorder.record(record)
         self._maybe_reply(session, record)
+        return None
 
     # -- receipts ----------------------------------------------------------------------------------
 
-    def _schedule_receipts(self, session: _Session, pdu: Pdu, number: int, state: DeliveryState) -> None:
+    def _schedule_receipts(
+        self, session: _Session, pdu: Pdu, number: int, state: DeliveryState, text: str | None
+    ) -> None:
         sc = self.scenario
-        loop = asyncio.get_running_loop()
-        submitted = datetime.now(UTC)
+        submitted = self.clock.time()
+        preview = None if text is None else ascii_preview(text)
         if sc.receipt_first:
             if sc.acceptd_first:
-                self._send_receipt(session, pdu, number, DeliveryState.ACCEPTED, submitted)
-            self._send_receipt(session, pdu, number, state, submitted)
+                self._send_receipt(session, pdu, number, DeliveryState.ACCEPTED, submitted, preview)
+            self._send_receipt(session, pdu, number, state, submitted, preview)
             return
         at = sc.response_latency + sc.receipt_delay
+        loop = asyncio.get_running_loop()
         if sc.acceptd_first:
             loop.call_later(
-                at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted
+                at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted, preview
             )
-        if at <= 0 and not session.stalled and not sc.acceptd_first:
+        if at <= 0 and not sc.acceptd_first and not (session.stalled_until and session.stalled):
             # The submit_sm_resp is already queued on this connection: the receipt follows it in the
             # same write, with no timer per message (the common load-test set-up).
-            self._send_receipt(session, pdu, number, state, submitted)
+            self._send_receipt(session, pdu, number, state, submitted, preview)
         else:
-            loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted)
+            loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted, preview)
 
     def _send_receipt(
-        self, session: _Session, submit: Pdu, number: int, state: DeliveryState, submitted: datetime
+        self,
+        session: _Session,
+        submit: Pdu,
+        number: int,
+        state: DeliveryState,
+        submitted: float,
+        preview: str | None,
     ) -> None:
-        receipt = receipt_pdu(
-            submit, number, state, self.scenario, submitted=submitted, done=datetime.now(UTC)
-        )
+        receipt = self._receipts.pdu(submit, number, state, submitted, self.clock.time(), preview)
         self.receipts_sent += 1
         self._route(session, receipt)
 

@@ -10,16 +10,15 @@ simulator decides when to send what this builds, with the same codec the adapter
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from channels.results import DeliveryState
-from channels.smpp import pdu as codec
 from channels.smpp.concat import parse_udh
 from channels.smpp.constants import CommandId, EsmClass, Tag
 from channels.smpp.dlr import STATE_TO_MESSAGE_STATE, STATE_TO_STAT, format_receipt_text
 from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
-from simulators.smsc_scenario import ReceiptForm, SmscScenario, format_id
+from simulators.smsc_scenario import ReceiptForm, SmscScenario, id_spec
 
 MAX_SHORT_MESSAGE = 254  # SMPP v3.4 §5.2.21; longer receipt texts go in message_payload
 _ERR = {DeliveryState.DELIVERED: "000", DeliveryState.ACCEPTED: "000", DeliveryState.EXPIRED: "027"}
@@ -32,8 +31,13 @@ def preview(submit: Pdu) -> str:
     if submit.get("esm_class") & EsmClass.UDHI:
         udh = parse_udh(body)
         body = body[udh.length :] if udh else body
-    text = decode_text(body, submit.get("data_coding"))[:20]
-    return text.encode("ascii", "replace").decode("ascii")
+    return ascii_preview(decode_text(body, submit.get("data_coding")))
+
+
+def ascii_preview(text: str) -> str:
+    """The first 20 characters of a decoded text, as ASCII."""
+    head = text[:20]
+    return head if head.isascii() else head.encode("ascii", "replace").decode("ascii")
 
 
 def receipt_pdu(
@@ -45,44 +49,103 @@ def receipt_pdu(
     submitted: datetime,
     done: datetime,
 ) -> Pdu:
-    """The deliver_sm reporting ``state`` for the submit whose id is ``number``."""
-    rid = format_id(number, scenario.receipt_id_style)
-    err = _ERR.get(state, "001")
-    tlvs: dict[int, bytes] = {}
-    if scenario.receipt_form is not ReceiptForm.TEXT:
-        tlvs[Tag.RECEIPTED_MESSAGE_ID] = rid.encode("ascii") + b"\x00"
-        tlvs[Tag.MESSAGE_STATE] = bytes((STATE_TO_MESSAGE_STATE[state],))
-        if err != "000":
-            tlvs[Tag.NETWORK_ERROR_CODE] = bytes((_GSM_NETWORK_ERROR,)) + int(err).to_bytes(2, "big")
-    tlvs.update(scenario.receipt_vendor_tlvs)
-    text = b""
-    if scenario.receipt_form is not ReceiptForm.TLV:
-        words = format_receipt_text(
+    """The deliver_sm reporting ``state`` for the submit whose id is ``number`` (dates in UTC)."""
+    return Receipts(scenario).pdu(submit, number, state, submitted.timestamp(), done.timestamp())
+
+
+_ID, _TEXT = "\x00", "\x01"  # marker values in a text template: no id or preview is written with them
+
+
+class Receipts:
+    """Builds the receipts of one scenario. What depends only on the scenario, the state or the second
+    is worked out once: the id's format spec, the TLVs but the id, and the receipt text around the id
+    and the preview, as :func:`format_receipt_text` writes it with marker values (a template per state
+    and pair of seconds), so a receipt costs two ``str.replace`` instead of formatting two dates."""
+
+    def __init__(self, scenario: SmscScenario) -> None:
+        self.scenario = sc = scenario
+        self.id_spec = id_spec(sc.receipt_id_style)
+        self._text = sc.receipt_form is not ReceiptForm.TLV
+        self._ucs2 = sc.receipt_data_coding == 8
+        # The id goes in its TLV unless the scenario has no TLVs or its vendor TLVs replace it.
+        self._id_tlv = sc.receipt_form is not ReceiptForm.TEXT and Tag.RECEIPTED_MESSAGE_ID not in (
+            sc.receipt_vendor_tlvs
+        )
+        self._tlvs = {state: self._state_tlvs(state) for state in DeliveryState}
+        self._templated = not any(_ID in v or _TEXT in v for _, v in sc.receipt_style.extra)
+        self._templates: dict[tuple[DeliveryState, int, int], str] = {}
+
+    def _state_tlvs(self, state: DeliveryState) -> dict[int, bytes]:
+        """Every TLV of a receipt in ``state``, in wire order, the id's value left empty."""
+        tlvs: dict[int, bytes] = {}
+        if self.scenario.receipt_form is not ReceiptForm.TEXT:
+            err = _ERR.get(state, "001")
+            tlvs[Tag.RECEIPTED_MESSAGE_ID] = b""
+            tlvs[Tag.MESSAGE_STATE] = bytes((STATE_TO_MESSAGE_STATE[state],))
+            if err != "000":
+                tlvs[Tag.NETWORK_ERROR_CODE] = bytes((_GSM_NETWORK_ERROR,)) + int(err).to_bytes(2, "big")
+        tlvs.update(self.scenario.receipt_vendor_tlvs)
+        return tlvs
+
+    def text(self, rid: str, state: DeliveryState, submitted: float, done: float, preview: str) -> str:
+        """The receipt text (Appendix B, in the scenario's style); dates are epoch seconds."""
+        if not self._templated:
+            return self._format(rid, state, int(submitted), int(done), preview)
+        key = (state, int(submitted), int(done))
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= 64:  # seconds go by: old templates are not asked for again
+                self._templates.clear()
+            template = self._templates[key] = self._format(_ID, state, key[1], key[2], _TEXT)
+        return template.replace(_ID, rid).replace(_TEXT, preview)
+
+    def _format(self, rid: str, state: DeliveryState, submitted: int, done: int, preview: str) -> str:
+        sc = self.scenario
+        return format_receipt_text(
             id=rid,
             stat=STATE_TO_STAT[state],
-            err=err,
-            submit_date=submitted,
-            done_date=done,
-            text=preview(submit),
-            date_digits=scenario.receipt_date_digits,
-            style=scenario.receipt_style,
+            err=_ERR.get(state, "001"),
+            submit_date=datetime.fromtimestamp(submitted, UTC),
+            done_date=datetime.fromtimestamp(done, UTC),
+            text=preview,
+            date_digits=sc.receipt_date_digits,
+            style=sc.receipt_style,
         )
-        text = words.encode("utf-16-be") if scenario.receipt_data_coding == 8 else words.encode("ascii")
-    if len(text) > MAX_SHORT_MESSAGE:
-        tlvs[Tag.MESSAGE_PAYLOAD], text = text, b""
-    return codec.make(
-        CommandId.DELIVER_SM,
-        tlvs=tlvs,
-        source_addr_ton=submit.get("dest_addr_ton"),
-        source_addr_npi=submit.get("dest_addr_npi"),
-        source_addr=submit.get("destination_addr"),
-        dest_addr_ton=submit.get("source_addr_ton"),
-        dest_addr_npi=submit.get("source_addr_npi"),
-        destination_addr=submit.get("source_addr"),
-        esm_class=EsmClass.SMSC_DELIVERY_RECEIPT,
-        data_coding=scenario.receipt_data_coding,
-        short_message=text,
-    )
+
+    def pdu(
+        self,
+        submit: Pdu,
+        number: int,
+        state: DeliveryState,
+        submitted: float,
+        done: float,
+        text: str | None = None,
+    ) -> Pdu:
+        """The deliver_sm for ``submit`` (id ``number``). ``text``: its preview when the caller has it
+        (:func:`preview` otherwise)."""
+        rid = format(number, self.id_spec)
+        tlvs = dict(self._tlvs[state])
+        if self._id_tlv:
+            tlvs[Tag.RECEIPTED_MESSAGE_ID] = rid.encode("ascii") + b"\x00"
+        body = b""
+        if self._text:
+            words = self.text(rid, state, submitted, done, preview(submit) if text is None else text)
+            body = words.encode("utf-16-be") if self._ucs2 else words.encode("ascii")
+            if len(body) > MAX_SHORT_MESSAGE:
+                tlvs[Tag.MESSAGE_PAYLOAD], body = body, b""
+        p = submit.params
+        params = {
+            "source_addr_ton": p.get("dest_addr_ton", 0),
+            "source_addr_npi": p.get("dest_addr_npi", 0),
+            "source_addr": p.get("destination_addr", ""),
+            "dest_addr_ton": p.get("source_addr_ton", 0),
+            "dest_addr_npi": p.get("source_addr_npi", 0),
+            "destination_addr": p.get("source_addr", ""),
+            "esm_class": EsmClass.SMSC_DELIVERY_RECEIPT,
+            "data_coding": self.scenario.receipt_data_coding,
+            "short_message": body,
+        }
+        return Pdu(CommandId.DELIVER_SM, 0, 0, params, tlvs)
 
 
 def wants_receipt(registered_delivery: int, state: DeliveryState) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from channels.results import STATE_SEVERITY, DeliveryState
@@ -61,21 +60,43 @@ class PartCollector:
         return [group[n] for n in sorted(group)]
 
 
-def handset_record(whole: Reassembled, parts: list[PartFate], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON-able record of one complete message (``fields``: addresses, data_coding, ...)."""
-    states = [p.state for p in parts]
-    record: dict[str, Any] = {
-        **fields,
-        "text": whole.text,
-        "parts": whole.parts,
-        "message_id": parts[0].message_id,
-        "message_ids": [p.message_id for p in parts],
-        "receipt_state": max(states, key=STATE_SEVERITY.__getitem__).value,
+def handset_record(
+    system_id: str | None,
+    source: str,
+    destination: str,
+    data_coding: int,
+    esm_class: int,
+    service_type: str,
+    text: str,
+    parts: int,
+    ids: list[str],
+    states: list[DeliveryState],
+    octets: list[int],
+    received_at: str,
+) -> dict[str, Any]:
+    """The JSON-able record of one complete message: the submit's addressing, the text the handset
+    shows, and per part its id, receipt state and size (``ids``, ``states``, ``octets``: one each)."""
+    worst = states[0] if len(states) == 1 else max(states, key=STATE_SEVERITY.__getitem__)
+    return {
+        "system_id": system_id,
+        "source": source,
+        "destination": destination,
+        "data_coding": data_coding,
+        "esm_class": esm_class,
+        "service_type": service_type,
+        "text": text,
+        "parts": parts,
+        "message_id": ids[0],
+        "message_ids": ids,
+        "receipt_state": worst.value,
         "receipt_states": [s.value for s in states],
-        "part_octets": [p.octets for p in parts],
-        "received_at": datetime.now(UTC).isoformat(),
+        "part_octets": octets,
+        "received_at": received_at,
     }
-    if whole.destination_port in PUSH_PORTS:  # a WAP push: what the handset shows
+
+
+def show_push(record: dict[str, Any], whole: Reassembled) -> None:
+    """A WAP push (to a WDP push port): the record shows what the handset shows, not the octets."""
+    if whole.destination_port in PUSH_PORTS:
         record["text"] = ""
         record.update(handset_view(whole.data))
-    return record

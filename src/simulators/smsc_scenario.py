@@ -34,8 +34,14 @@ class IdStyle:
 
 def format_id(number: int, style: IdStyle) -> str:
     """``number`` as ``style`` writes it: 0x00B8BE19 → ``00B8BE19``, ``b8be19``, ``12107289``."""
-    text = format(number, "x" if style.lower else "X") if style.base == 16 else str(number)
-    return text.zfill(style.width)
+    return format(number, id_spec(style))
+
+
+def id_spec(style: IdStyle) -> str:
+    """The ``format()`` spec that writes ids in ``style`` ("X", "08X", "x", "012d"): the simulator
+    keeps it and formats each id with one C call."""
+    digits = ("x" if style.lower else "X") if style.base == 16 else "d"
+    return f"0{style.width}{digits}" if style.width else digits
 
 
 class ReceiptForm(StrEnum):

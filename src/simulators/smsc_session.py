@@ -25,6 +25,7 @@ from channels.smpp.connection import (
     Role,
     SessionConfig,
     SmppConnection,
+    State,
     UnbindReceived,
 )
 from channels.smpp.pdu import Pdu
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from simulators.smsc import SmscSimulator
 
 log = structlog.get_logger(__name__)
+_RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})  # bound with a mode that takes deliver_sm
 
 
 class _Account:
@@ -68,17 +70,28 @@ class _Session:
         self.stalled_until = 0.0
         self.unbound = False  # the ESME unbound cleanly
         self.dropped = False  # a scripted drop: ignore what is still in the read buffer
+        # True while the transport hands us a read's (or a timer's) events: it writes and re-arms the
+        # connection's timer itself once they are handled, so nothing here needs to per PDU.
+        self._dispatching = False
 
     @property
     def can_receive(self) -> bool:
-        return self.conn.bound and self.conn.mode is not None and self.conn.mode.value in ("rx", "trx")
+        return self.conn.state in _RECEIVING
 
     def on_events(self, events: list[Event]) -> None:
+        self._dispatching = True
+        try:
+            self._dispatch(events)
+        finally:
+            self._dispatching = False
+
+    def _dispatch(self, events: list[Event]) -> None:
         for ev in events:
             if isinstance(ev, RequestReceived):
                 self.sim._on_request(self, ev.pdu)
             elif isinstance(ev, ResponseReceived):
-                self.pump()
+                if self.outq:  # window credit came back: send what waited for it
+                    self.pump()
             elif isinstance(ev, BindRequested):
                 self.sim._on_bind(self, ev.pdu)
             elif isinstance(ev, UnbindReceived):
@@ -109,11 +122,15 @@ class _Session:
         self.pump()
 
     def pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.outq and self.conn.credit > 0 and self.can_receive:
-            self.conn.send_request(self.outq.popleft(), loop.time())
-        self.proto.schedule_flush()
-        self.proto.rearm()
+        """Send queued deliver_sm while the window has credit (SMPP v3.4 §2.5 windowing)."""
+        outq, conn = self.outq, self.conn
+        if outq and conn.credit > 0 and conn.state in _RECEIVING:
+            now = asyncio.get_running_loop().time()
+            while outq and conn.credit > 0 and conn.state in _RECEIVING:
+                conn.send_request(outq.popleft(), now)
+        if not self._dispatching:
+            self.proto.schedule_flush()
+            self.proto.rearm()
 
     @property
     def stalled(self) -> bool:
