@@ -4,8 +4,8 @@ A request with content is ``multipart/related; type="text/xml"; start="<env>"``:
 then the MM referenced by ``<Content href="cid:mm"/>`` (PROTOCOLS.md §4.1). The MM is itself
 ``multipart/related; type="application/smil"`` (SMIL first) or ``multipart/mixed``. The MM is
 written by the standard library's ``email`` generator once per distinct MM (a campaign shares it;
-only the two-part wrapper around it is joined per request) and everything is read by ``email``'s
-parser (compat32, for speed), never a hand-rolled one. Part bytes survive byte-exact: binary
+only the two-part wrapper around it is joined per request) and everything is read as ``email``'s
+parser (compat32) reads it, through :mod:`channels.mm7.multipart`. Part bytes survive byte-exact: binary
 media travel base64, text travels 8bit when its line ends are already canonical CRLF (else
 base64), so a GB2312 or UTF-8 text part arrives as it left. Pure: bytes in, bytes out.
 """
@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
-from email.parser import BytesParser
-from email.policy import Compat32, compat32
+from email.policy import Compat32
 from io import BytesIO
 
 from channels.mm7.envelope import Mm7FormatError
+from channels.mm7.multipart import Entity, read_multipart
 from channels.mm7.smil import SMIL_TYPE, media_type
 
 
@@ -38,7 +38,6 @@ class _Policy(Compat32):
 
 
 _POLICY = _Policy(linesep="\r\n", max_line_length=None)
-_PARSER = BytesParser(policy=compat32)
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _ANY_EOL = re.compile(rb"\r\n|\r|\n")
 _MAX_8BIT_LINE = 998  # RFC 5322 §2.1.1 / RFC 2045 §2.8
@@ -225,7 +224,7 @@ class SoapBody:
     """An HTTP body split into the SOAP envelope and the entities attached beside it."""
 
     envelope: bytes
-    attachments: tuple[Message, ...] = ()
+    attachments: tuple[Entity, ...] = ()
 
     def content(self, href: str | None) -> MmContent | None:
         """The MM ``href`` names (``cid:mm``); without href the first attachment (China Mobile)."""
@@ -244,32 +243,26 @@ class SoapBody:
         raise Mm7FormatError(f"Content: href {href!r} does not resolve to a MIME part")
 
 
-def _to_part(m: Message) -> Part:
-    data = m.get_payload(decode=True)
-    if not isinstance(data, bytes):
+def _to_part(m: Entity) -> Part:
+    if m.data is None:
         raise Mm7FormatError("MIME: a body part has no payload")
-    location = m.get("Content-Location")
+    ctype = m.get("Content-Type")
     return Part(
-        content_type=str(m.get("Content-Type", "text/plain")),
-        data=data,
+        content_type="text/plain" if ctype is None else ctype,
+        data=m.data,
         content_id=strip_cid(m.get("Content-ID")),
-        location=str(location) if location is not None else None,
+        location=m.get("Content-Location"),
     )
 
 
-def _subparts(m: Message) -> list[Message]:
-    payload = m.get_payload() if m.is_multipart() else None
-    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
-
-
-def _leaves(m: Message) -> list[Part]:
-    if not m.is_multipart():
+def _leaves(m: Entity) -> list[Part]:
+    if m.parts is None:
         return [_to_part(m)]
-    return [p for sub in _subparts(m) for p in _leaves(sub)]
+    return [p for sub in m.parts for p in _leaves(sub)]
 
 
-def _to_content(m: Message) -> MmContent:
-    start = strip_cid(m.get_param("start")) if m.is_multipart() else None
+def _to_content(m: Entity) -> MmContent:
+    start = strip_cid(m.start) if m.parts is not None else None
     return MmContent(parts=tuple(_leaves(m)), start=start)
 
 
@@ -281,20 +274,16 @@ def split_soap(content_type: str, body: bytes) -> SoapBody:
     if not mtype.startswith("multipart/"):
         raise Mm7FormatError(f"Content-Type: {mtype or 'missing'} is neither text/xml nor multipart/related")
     try:
-        header = b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+        msg = read_multipart(content_type, body)
     except UnicodeEncodeError as exc:
         raise Mm7FormatError("Content-Type: not a Latin-1 header value") from exc
-    msg = _PARSER.parsebytes(header + body)
-    payload = _subparts(msg)
+    payload = msg.parts
     if not payload:
         raise Mm7FormatError("multipart: no body parts (boundary missing or wrong)")
-    start = strip_cid(msg.get_param("start"))
+    start = strip_cid(msg.start)
     env = next((p for p in payload if start and strip_cid(p.get("Content-ID")) == start), None)
     if env is None:
-        env = next(
-            (p for p in payload if media_type(str(p.get("Content-Type", ""))) in XML_TYPES), payload[0]
-        )
-    xml = env.get_payload(decode=True)
-    if not isinstance(xml, bytes):
+        env = next((p for p in payload if media_type(p.get("Content-Type") or "") in XML_TYPES), payload[0])
+    if env.data is None:
         raise Mm7FormatError("multipart: the SOAP part is not a leaf")
-    return SoapBody(xml, tuple(p for p in payload if p is not env))
+    return SoapBody(env.data, tuple(p for p in payload if p is not env))
