@@ -35,6 +35,19 @@ class Mm7FormatError(RemoteProtocolError):
 # -- writing -----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _attr(name: str, value: str) -> str:
+    """`` name="value"``; the few attributes MM7 writes (namespaces, ``cid:`` hrefs, flags) repeat."""
+    return f" {name}={quoteattr(value)}"
+
+
+def _text(text: str) -> str:
+    """Character data escaped as ``saxutils.escape`` does, without its calls when nothing needs it."""
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
+
+
 class XmlWriter:
     """An indented XML writer: elements in the order given, text escaped, nothing else."""
 
@@ -43,7 +56,9 @@ class XmlWriter:
         self._depth = 0
 
     def _attrs(self, attrs: Mapping[str, str] | None) -> str:
-        return "".join(f" {k}={quoteattr(v)}" for k, v in (attrs or {}).items())
+        if not attrs:
+            return ""
+        return "".join([_attr(k, v) for k, v in attrs.items()])
 
     def open(self, tag: str, attrs: Mapping[str, str] | None = None) -> None:
         self._out.append(f"{' ' * self._depth}<{tag}{self._attrs(attrs)}>\n")
@@ -56,7 +71,7 @@ class XmlWriter:
     def leaf(self, tag: str, text: str | None, attrs: Mapping[str, str] | None = None) -> None:
         """``<tag>text</tag>``; nothing when ``text`` is None."""
         if text is not None:
-            self._out.append(f"{' ' * self._depth}<{tag}{self._attrs(attrs)}>{escape(text)}</{tag}>\n")
+            self._out.append(f"{' ' * self._depth}<{tag}{self._attrs(attrs)}>{_text(text)}</{tag}>\n")
 
     def empty(self, tag: str, attrs: Mapping[str, str] | None = None) -> None:
         self._out.append(f"{' ' * self._depth}<{tag}{self._attrs(attrs)}/>\n")

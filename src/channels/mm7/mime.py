@@ -209,7 +209,7 @@ def encode_soap(
     start = _cid(envelope_id, brackets)
     ctype = f'multipart/related; boundary="{outer.decode()}"; type="text/xml"; start="{start}"'
     # XML does not care about line ends (XML 1.0 §2.11): CRLF them as the 8bit text part wants.
-    xml = _ANY_EOL.sub(b"\r\n", envelope)
+    xml = envelope.replace(b"\n", b"\r\n") if b"\r" not in envelope else _ANY_EOL.sub(b"\r\n", envelope)
     body = b"".join((
         b"--", outer, b"\r\nContent-Type: text/xml; charset=utf-8\r\nContent-ID: ", start.encode("ascii"),
         b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", xml,
