@@ -239,6 +239,25 @@ class SmscSimulator:
                 self._answer(session, pdu, status, "")
             return
         sc = self.scenario
+        number, message_id, state = self._accept()
+        text = self._record(session, pdu, message_id, state)
+        submitted = 0.0
+        receipt_now = False  # the receipt follows the submit_sm_resp in the same write
+        if sc.receipts and wants_receipt(pdu.get("registered_delivery"), state):
+            submitted = self.clock.time()
+            receipt_now = self._schedule_receipts(session, pdu, number, state, submitted, text)
+        if self._trouble(session):
+            if receipt_now:  # accepted, recorded, receipt on its way: only the response is lost
+                self._send_receipt(session, pdu, number, state, submitted, text)
+            return
+        delay = max(sc.response_latency, RECEIPT_FIRST_GAP) if sc.receipt_first else None
+        self._answer(session, pdu, 0, message_id, delay=delay)
+        if receipt_now:
+            self._send_receipt(session, pdu, number, state, submitted, text)
+
+    def _accept(self) -> tuple[int, str, DeliveryState]:
+        """A new message: its number, its id as the submit_sm_resp spells it, and the outcome drawn
+        for it (kept for query_sm)."""
         self._next_id += 1
         number = self._next_id
         message_id = format(number, self._id_spec)
@@ -250,13 +269,7 @@ class SmscSimulator:
         else:
             state = DeliveryState.DELIVERED
         self.messages[message_id] = state
-        text = self._record(session, pdu, message_id, state)
-        if sc.receipts and wants_receipt(pdu.get("registered_delivery"), state):
-            self._schedule_receipts(session, pdu, number, state, text)
-        if self._trouble(session):
-            return  # accepted, recorded, receipt on its way: only the response is lost
-        delay = max(sc.response_latency, RECEIPT_FIRST_GAP) if sc.receipt_first else None
-        self._answer(session, pdu, 0, message_id, delay=delay)
+        return number, message_id, state
 
     def _answer(
         self, session: _Session, pdu: Pdu, status: int, message_id: str, *, delay: float | None = None
@@ -359,28 +372,33 @@ class SmscSimulator:
     # -- receipts ----------------------------------------------------------------------------------
 
     def _schedule_receipts(
-        self, session: _Session, pdu: Pdu, number: int, state: DeliveryState, text: str | None
-    ) -> None:
+        self,
+        session: _Session,
+        pdu: Pdu,
+        number: int,
+        state: DeliveryState,
+        submitted: float,
+        text: str | None,
+    ) -> bool:
+        """Send or time the receipts of an accepted submit; True when the final one is due at once,
+        for the caller to send right after the submit_sm_resp (no timer per message: the common
+        load-test set-up)."""
         sc = self.scenario
-        submitted = self.clock.time()
-        preview = None if text is None else ascii_preview(text)
         if sc.receipt_first:
             if sc.acceptd_first:
-                self._send_receipt(session, pdu, number, DeliveryState.ACCEPTED, submitted, preview)
-            self._send_receipt(session, pdu, number, state, submitted, preview)
-            return
+                self._send_receipt(session, pdu, number, DeliveryState.ACCEPTED, submitted, text)
+            self._send_receipt(session, pdu, number, state, submitted, text)
+            return False
         at = sc.response_latency + sc.receipt_delay
         loop = asyncio.get_running_loop()
         if sc.acceptd_first:
             loop.call_later(
-                at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted, preview
+                at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted, text
             )
         if at <= 0 and not sc.acceptd_first and not (session.stalled_until and session.stalled):
-            # The submit_sm_resp is already queued on this connection: the receipt follows it in the
-            # same write, with no timer per message (the common load-test set-up).
-            self._send_receipt(session, pdu, number, state, submitted, preview)
-        else:
-            loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted, preview)
+            return True
+        loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted, text)
+        return False
 
     def _send_receipt(
         self,
@@ -389,8 +407,9 @@ class SmscSimulator:
         number: int,
         state: DeliveryState,
         submitted: float,
-        preview: str | None,
+        text: str | None,
     ) -> None:
+        preview = None if text is None else ascii_preview(text)
         receipt = self._receipts.pdu(submit, number, state, submitted, self.clock.time(), preview)
         self.receipts_sent += 1
         self._route(session, receipt)
