@@ -9,6 +9,7 @@ media types an MMS may carry (OMA MMS content classes, plus common handset types
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,13 +118,19 @@ def build_smil(slides: Sequence[SlideRefs]) -> str:
 
 def smil_references(smil: str | bytes) -> list[str]:
     """Every media ``src`` in a SMIL document, in document order; ValueError if it is not XML."""
+    return list(_references(smil))
+
+
+@functools.lru_cache(maxsize=64)
+def _references(smil: str | bytes) -> tuple[str, ...]:
+    """Cached: a campaign's MMs share one SMIL, which the MMSC would otherwise parse per submit."""
     try:
         root = ET.fromstring(smil)
     except ET.ParseError as exc:
         raise ValueError(f"SMIL: not well-formed XML ({exc})") from exc
     if root.tag.rsplit("}", 1)[-1] != "smil":
         raise ValueError("SMIL: root element is not <smil>")
-    return [src for el in root.iter() if (src := el.get("src"))]
+    return tuple(src for el in root.iter() if (src := el.get("src")))
 
 
 def media_type(content_type: str) -> str:
