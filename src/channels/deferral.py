@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -59,8 +59,21 @@ class DeferredFeed:
     of ``(due, seq, index, message)``; at most ``max_held`` are held before the source is paused.
     """
 
-    def __init__(self, source: AsyncIterator[Message], clock: Clock, sleep: Sleep, max_held: int) -> None:
-        self._source = source
+    def __init__(
+        self,
+        source: Iterable[Message] | AsyncIterable[Message],
+        clock: Clock,
+        sleep: Sleep,
+        max_held: int,
+    ) -> None:
+        # A plain iterable is read with next(), not through an async generator (one step saved per
+        # message on the bulk path); an async one with anext().
+        self._async: AsyncIterator[Message] | None = None
+        self._sync: Iterator[Message] | None = None
+        if isinstance(source, AsyncIterable):
+            self._async = aiter(source)
+        else:
+            self._sync = iter(source)
         self._clock = clock
         self._sleep = sleep
         self._max_held = max_held
@@ -101,8 +114,12 @@ class DeferredFeed:
                 return index, message
             if not self._exhausted and len(self._held) < self._max_held:
                 try:
-                    message = await anext(self._source)
-                except StopAsyncIteration:
+                    if self._sync is not None:
+                        message = next(self._sync)
+                    else:
+                        assert self._async is not None
+                        message = await anext(self._async)
+                except (StopIteration, StopAsyncIteration):
                     self._exhausted = True
                     continue
                 index, self._read = self._read, self._read + 1

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -34,7 +35,7 @@ from channels.deferral import DeferredFeed, Sleep, evaluate_waiting, waits_for_t
 from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
 from channels.inbound import is_opt_out, normalise_keyword
 from channels.message import ChannelKind, Message
-from channels.policy import Allow, Decision, Defer, Policy, Reject, evaluate_chunk
+from channels.policy import ALLOW, Allow, Decision, Defer, Policy, Reject, evaluate_chunk
 from channels.receipts import ReceiptTracker
 from channels.results import (
     Deferred,
@@ -143,7 +144,7 @@ class Dispatcher:
                     await done.rollback(message)
                 return decision
             passed.append(policy)
-        return Allow()
+        return ALLOW
 
     async def _rollback(self, message: Message) -> None:
         for policy in reversed(self.policies):
@@ -164,9 +165,8 @@ class Dispatcher:
             raise outcome.error
         return outcome
 
-    def _accepted(self, channel: Channel, message: Message, result: SendResult) -> Sent:
-        self._ensure_started()
-        for event in self.tracker.register(channel.name, result, self.clock.now()):
+    def _accepted(self, channel: Channel, message: Message, result: SendResult, now: datetime) -> Sent:
+        for event in self.tracker.register(channel.name, result, now):
             self._events.put_nowait(event)
         return Sent(message, result)
 
@@ -197,7 +197,11 @@ class Dispatcher:
             decisions = await evaluate_chunk(self.policies, messages, self.clock.now())
         outcomes: list[Outcome | None] = [None] * len(messages)
         ready: list[int] = []
+        channels = self._channels
         for i, (message, decision) in enumerate(zip(messages, decisions, strict=True)):
+            if decision is ALLOW and message.kind in channels:  # the common case, first
+                ready.append(i)
+                continue
             if waits_for_token(decision):
                 await self._flush(messages, ready, outcomes)
                 decision = await evaluate_waiting(self.evaluate, message, self.clock, self.sleep)
@@ -231,8 +235,13 @@ class Dispatcher:
                 for message in group:
                     await self._rollback(message)
                 raise
+            self._ensure_started()
+            now = self.clock.now()
             for i, message, result in zip(indices, group, results, strict=True):
-                outcomes[i] = await self._settle(channel, message, result)
+                if isinstance(result, SendResult):
+                    outcomes[i] = self._accepted(channel, message, result, now)
+                else:
+                    outcomes[i] = await self._refused(message, result)
 
     async def _deliver(self, channel: Channel, group: list[Message]) -> list[SendResult | ChannelsError]:
         batch = getattr(channel, "send_batch", None)  # BatchChannel; getattr: cheaper than isinstance
@@ -256,11 +265,7 @@ class Dispatcher:
         except ChannelsError as exc:
             return exc
 
-    async def _settle(
-        self, channel: Channel, message: Message, result: SendResult | ChannelsError
-    ) -> Outcome:
-        if isinstance(result, SendResult):
-            return self._accepted(channel, message, result)
+    async def _refused(self, message: Message, result: ChannelsError) -> Outcome:
         await self._rollback(message)
         if isinstance(result, SendRejected):
             return Rejected(message, f"gateway: {result}", result)
@@ -291,15 +296,21 @@ class Dispatcher:
             raise ChannelClosed("dispatcher is closed")
         workers = min(4, concurrency)
         chunk = -(-concurrency // workers)
-        feed = DeferredFeed(_aiter(messages), self.clock, self.sleep, max_held)
-        results: asyncio.Queue[tuple[int, Outcome] | None] = asyncio.Queue(maxsize=concurrency)
+        feed = DeferredFeed(messages, self.clock, self.sleep, max_held)
+        # One queue item per chunk, not per outcome; as many chunks as workers may wait in it, so a
+        # slow consumer still stops the senders (at most about ``concurrency`` outcomes queued).
+        results: asyncio.Queue[list[tuple[int, Outcome]] | None] = asyncio.Queue(maxsize=workers)
 
         async def worker() -> None:
             while batch := await feed.take(chunk):
                 outcomes = await self._send_chunk([m for _, m in batch])
-                for (index, _), outcome in zip(batch, outcomes, strict=True):
-                    if not feed.settle(index, outcome, hold_deferred):
-                        await results.put((index, outcome))
+                done = [
+                    (index, outcome)
+                    for (index, _), outcome in zip(batch, outcomes, strict=True)
+                    if not feed.settle(index, outcome, hold_deferred)
+                ]
+                if done:
+                    await results.put(done)
 
         async def run() -> None:
             try:
@@ -313,15 +324,15 @@ class Dispatcher:
         pending: dict[int, Outcome] = {}
         next_index = 0
         try:
-            while (item := await results.get()) is not None:
-                index, outcome = item
-                if not ordered:
-                    yield outcome
-                    continue
-                pending[index] = outcome
-                while next_index in pending:
-                    yield pending.pop(next_index)
-                    next_index += 1
+            while (items := await results.get()) is not None:
+                for index, outcome in items:
+                    if not ordered:
+                        yield outcome
+                        continue
+                    pending[index] = outcome
+                    while next_index in pending:
+                        yield pending.pop(next_index)
+                        next_index += 1
             await runner  # surfaces a worker's unexpected exception
         finally:
             if not runner.done():
@@ -404,12 +415,3 @@ def _with_keyword(event: InboundMessage) -> InboundMessage:
     if event.keyword:
         return event
     return dataclasses.replace(event, keyword=normalise_keyword(event.text), opt_out=is_opt_out(event.text))
-
-
-async def _aiter(messages: Iterable[Message] | AsyncIterable[Message]) -> AsyncIterator[Message]:
-    if isinstance(messages, AsyncIterable):
-        async for m in messages:
-            yield m
-    else:
-        for m in messages:
-            yield m

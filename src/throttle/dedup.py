@@ -116,15 +116,14 @@ class ContactCapPolicy:
             if age < 0:  # a calendar day in the recipient's zone
                 age = 0
                 if now is not None:
-                    start, end = self._day(self._zone(message), now)
+                    start, end = self._day(self._zone(message), now, now_us)
                     age, reset = now_us - start, end - now_us
             checks.append(CapCheck(sub + scope, age, limit, reset))
         return CapRequest(message.id, tuple(checks), sub)
 
-    def _day(self, tz: ZoneInfo, now: datetime) -> tuple[int, int]:
+    def _day(self, tz: ZoneInfo, now: datetime, now_us: int) -> tuple[int, int]:
         """The recipient's current local day as [start, end) in µs (cached per zone)."""
         day = self._days.get(tz)
-        now_us = to_us(now)
         if day is None or not day[0] <= now_us < day[1]:
             day = self._days[tz] = (to_us(local_midnight(now, tz)), to_us(next_local_midnight(now, tz)))
         return day

@@ -33,7 +33,7 @@ from channels.message import ChannelKind, Message, mask_msisdn
 from channels.receipts import IdProfile
 from channels.results import DeliveryReceipt, DeliveryState, Event, InboundMessage, SendResult
 from channels.smpp import pdu as codec
-from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, split
+from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, fits_one, split
 from channels.smpp.config import SmppConfig
 from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ParsedReceipt, receipt_from_fields
@@ -96,6 +96,7 @@ class SmppClient:
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._sink: EventSink | None = None
         self._refs = RefAllocator()
+        self._templates: dict[str | None, dict[str, Any]] = {}
         self._reassembler = Reassembler(packed=config.packed)
         self._opt_out = KeywordMatcher(config.opt_out_keywords)
         self._closed = False
@@ -192,28 +193,46 @@ class SmppClient:
             )
         cfg = self.config
         encoded = encode_text(content.body, content.encoding)
-        ref = self._refs.next(destination, bits=8 if cfg.concat is ConcatMethod.UDH8 else 16)
+        # A reference only for a text that is cut (PROTOCOLS.md §2.4: monotonic per destination).
+        ref = 0
+        if not fits_one(encoded, packed=cfg.packed):
+            ref = self._refs.next(destination, bits=8 if cfg.concat is ConcatMethod.UDH8 else 16)
         segments = split(encoded, cfg.concat, ref=ref, max_parts=cfg.max_parts, packed=cfg.packed)
-        source, ston, snpi = self._source(message.sender)
-        registered = cfg.registered_delivery if message.want_receipt else 0
+        common = self._submit_fields(message.sender)
+        common["destination_addr"] = destination
+        common["registered_delivery"] = cfg.registered_delivery if message.want_receipt else 0
+        common["data_coding"] = encoded.data_coding
         return [
-            codec.make(
+            # Every name is a submit_sm field (checked once, in _submit_fields): no codec.make here.
+            Pdu(
                 C.SUBMIT_SM,
-                tlvs=seg.tlvs,
+                0,
+                0,
+                {**common, "esm_class": seg.esm_class, "short_message": seg.short_message},
+                dict(seg.tlvs),
+            )
+            for seg in segments
+        ]
+
+    def _submit_fields(self, sender: str | None) -> dict[str, Any]:
+        """The submit_sm fields that depend only on the configuration and the sender, built (and
+        checked against the codec's table) once per sender and copied per message."""
+        fields = self._templates.get(sender)
+        if fields is None:
+            cfg = self.config
+            source, ston, snpi = self._source(sender)
+            fields = codec.make(
+                C.SUBMIT_SM,
                 service_type=cfg.service_type,
                 source_addr_ton=ston,
                 source_addr_npi=snpi,
                 source_addr=source,
                 dest_addr_ton=cfg.dest_ton,
                 dest_addr_npi=cfg.dest_npi,
-                destination_addr=destination,
-                esm_class=seg.esm_class,
-                registered_delivery=registered,
-                data_coding=encoded.data_coding,
-                short_message=seg.short_message,
-            )
-            for seg in segments
-        ]
+            ).params
+            if len(self._templates) < 1024:
+                self._templates[sender] = fields
+        return dict(fields)
 
     async def send(self, message: Message) -> SendResult:
         """Submit an SMS (split into parts when long) over one bind; returns when every part is
@@ -257,6 +276,15 @@ class SmppClient:
         now = self.clock.now()
         for i, first, count in owners:
             message = messages[i]
+            answer = answers[first]
+            if count == 1 and type(answer) is Pdu and not answer.status:  # one part, accepted
+                out[i] = SendResult(
+                    message_id=message.id,
+                    channel=self.kind,
+                    remote_ids=(answer.get("message_id"),),
+                    accepted_at=now,
+                )
+                continue
             try:
                 remote_ids = _collect(message, list(answers[first : first + count]))
             except ChannelsError as exc:

@@ -207,6 +207,12 @@ def _body(data: bytes, alphabet: Alphabet, udh: bytes, packed: bool) -> bytes:
     return udh + data
 
 
+def fits_one(encoded: EncodedText, *, packed: bool = False) -> bool:
+    """Whether ``encoded`` goes out as one SMS (no concatenation reference needed): the test
+    :func:`split` applies before it cuts anything."""
+    return _fits_single(encoded, _ALPHABET_OF_ENCODING[encoded.encoding], packed)
+
+
 def split(
     encoded: EncodedText,
     method: ConcatMethod = ConcatMethod.UDH8,

@@ -231,11 +231,27 @@ class ParsedReceipt:
     error_code: str | None  # the text's err, else the network error code
     network_error: tuple[int, int] | None  # (type, code) from network_error_code
     raw: str | None  # the receipt text as received
-    fields: ReceiptText | None = None
 
     @property
     def final(self) -> bool:
         return self.state.is_final
+
+    @property
+    def fields(self) -> ReceiptText | None:
+        """Every field of the text, read on demand (the hot path needs only id, stat and err)."""
+        return parse_receipt_text(self.raw) if self.raw else None
+
+
+def _id_stat_err(text: str) -> tuple[str, str, str | None] | None:
+    """The three words of a receipt text the SDK acts on, without building a :class:`ReceiptText`
+    for the nominal layout (most receipts); other layouts take the general reader."""
+    nominal = _NOMINAL.fullmatch(text)
+    if nominal is not None:
+        rid, stat, err = nominal.group(1, 6, 7)
+        stat = stat.upper()
+        return rid, STAT_ALIASES.get(stat, stat), err
+    fields = parse_receipt_fields(text)
+    return None if fields is None else (fields.id, fields.stat, fields.err)
 
 
 def state_from_stat(stat: str, *, acceptd_state: DeliveryState = DeliveryState.ACCEPTED) -> DeliveryState:
@@ -285,16 +301,16 @@ def receipt_from_fields(
     (PROTOCOLS.md §3.3): ACCEPTED (non-final) by default, DELIVERED or UNKNOWN where it is final.
     """
     raw = _text_of(text, tlvs, data_coding)
-    fields = parse_receipt_text(raw) if raw else None
+    words = _id_stat_err(raw) if raw else None
     tlv_id = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
     remote_id = _c_string(tlv_id) if tlv_id else ""
-    if not remote_id and fields is not None:
-        remote_id = fields.id
+    if not remote_id and words is not None:
+        remote_id = words[0]
     if not remote_id:
         return None
     state_tlv = tlvs.get(Tag.MESSAGE_STATE)
     message_state = state_tlv[0] if state_tlv else None
-    stat = fields.stat if fields is not None and fields.stat else None
+    stat = words[1] if words is not None and words[1] else None
     if message_state is not None and message_state in MESSAGE_STATE_TO_STATE:
         state = MESSAGE_STATE_TO_STATE[message_state]
         if message_state == MessageState.ACCEPTED:
@@ -305,15 +321,6 @@ def receipt_from_fields(
         state = DeliveryState.UNKNOWN
     network_error = _network_error(tlvs.get(Tag.NETWORK_ERROR_CODE))
     error_code = f"{network_error[1]:03d}" if network_error is not None else None
-    if error_code is None and fields is not None:
-        error_code = fields.err
-    return ParsedReceipt(
-        remote_id=remote_id,
-        state=state,
-        stat=stat,
-        message_state=message_state,
-        error_code=error_code,
-        network_error=network_error,
-        raw=raw,
-        fields=fields,
-    )
+    if error_code is None and words is not None:
+        error_code = words[2]
+    return ParsedReceipt(remote_id, state, stat, message_state, error_code, network_error, raw)

@@ -92,15 +92,15 @@ class _Batch:
 
 
 def _resolve(context: Any, value: Pdu | ChannelsError) -> None:
-    """Hand a response (or the error standing for it) to whoever waits: a future or a batch slot."""
-    if isinstance(context, asyncio.Future):
-        if not context.done():
-            if isinstance(value, Pdu):
-                context.set_result(value)
-            else:
-                context.set_exception(value)
-    elif isinstance(context, tuple):
+    """Hand a response (or the error standing for it) to whoever waits: a batch slot (the bulk
+    path, tested first) or a future."""
+    if type(context) is tuple:
         context[0].resolve(context[1], value)
+    elif isinstance(context, asyncio.Future) and not context.done():
+        if isinstance(value, Pdu):
+            context.set_result(value)
+        else:
+            context.set_exception(value)
 
 
 class SmppLink:
@@ -396,13 +396,12 @@ class SmppLink:
             proto.schedule_flush()
             proto.rearm()
         await batch.done
-        now = loop.time()
-        results: list[Pdu | ChannelsError] = []
-        for value in batch.results:
-            assert value is not None
-            if isinstance(value, Pdu):
-                self._feedback(value.status, now)
-            results.append(value)
+        results: list[Pdu | ChannelsError] = batch.results  # type: ignore[assignment]  # all resolved
+        if self.rate is not None and self.config.adaptive:
+            now = loop.time()
+            for value in results:
+                if isinstance(value, Pdu):
+                    self._feedback(value.status, now)
         return results
 
     async def submit_many(self, pdus: list[Pdu]) -> list[Pdu | ChannelsError]:
@@ -426,10 +425,11 @@ class SmppLink:
 
     def _on_events(self, proto: SmppTransport, events: list[Event]) -> None:
         for ev in events:
-            if isinstance(ev, ResponseReceived):
+            if type(ev) is ResponseReceived:  # exact types first: these two are most of the traffic
                 _resolve(ev.context, ev.pdu)
-                self._wake()
-            elif isinstance(ev, RequestReceived):
+                if self._credit_waiters or proto is not self.proto or not proto.conn.in_flight:
+                    self._wake()
+            elif type(ev) is RequestReceived:
                 self._on_request(proto, ev.pdu)
             elif isinstance(ev, ResponseTimedOut):
                 name = codec.command_name(ev.command_id)

@@ -60,6 +60,9 @@ def cap_decide(entries: dict[str, list[tuple[int, str]]], req: CapRequest, now: 
     fresh: list[list[tuple[int, str]]] = []
     for check in req.checks:
         listed = entries.setdefault(check.key, [])
+        if not listed and check.limit:  # not contacted within the retention: nothing to count
+            fresh.append(listed)
+            continue
         if any(m == req.member for _, m in listed):
             continue
         since = now - check.max_age_us
