@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 import structlog
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from channels.errors import ChannelsError, RemoteProtocolError
 from channels.message import ChannelKind, Message, mask_msisdn
@@ -273,20 +273,11 @@ class PpgSimulator:
 
 
 async def _read_push_body(request: web.Request) -> pap.PushBody:
-    """Split the multipart/related body with aiohttp's reader (about 3x cheaper than the std-lib
-    parser per request), then check it with the shared codec."""
+    """Split and check the multipart/related body with the shared codec (the std-lib parser's reading
+    of it, by a canonical-shape reader ~5x cheaper than that parser: ``channels.mm7.multipart``)."""
     content_type = request.headers.get("Content-Type", "")
     if not content_type.lower().startswith("multipart/related"):
         raise RemoteProtocolError(
             f"PAP: body is {content_type or 'untyped'}, not multipart/related", status=2000
         )
-    parts: list[tuple[Mapping[str, str], bytes]] = []
-    try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader) or len(parts) == _MAX_PARTS:
-                raise RemoteProtocolError("PAP: unexpected nested or extra multipart parts", status=2000)
-            parts.append((dict(part.headers), await part.read(decode=True)))
-    except (ValueError, AssertionError, RuntimeError, LookupError, aiohttp.ClientPayloadError) as exc:
-        raise RemoteProtocolError(f"PAP: malformed multipart body: {exc}", status=2000) from exc
-    return pap_body.push_body_from_parts(parts)
+    return pap_body.parse_push_body(content_type, await request.read(), max_parts=_MAX_PARTS)

@@ -61,15 +61,16 @@ class Entity:
         return None
 
 
-def read_multipart(content_type: str, body: bytes) -> Entity:
+def read_multipart(content_type: str, body: bytes, *, encoding: str = "latin-1") -> Entity:
     """The entity a ``Content-Type: content_type`` header over ``body`` makes, as ``email`` reads it.
 
-    Raises UnicodeEncodeError when ``content_type`` is not Latin-1 (it cannot be a header then).
+    ``encoding`` turns a non-ASCII ``content_type`` back into header bytes for ``email``; raises
+    UnicodeEncodeError when it cannot (the value cannot have been a header then).
     """
     fast = _canonical(content_type, body)
     if fast is not None:
         return fast
-    header = b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+    header = b"Content-Type: " + content_type.encode(encoding) + b"\r\n\r\n"
     return _from_email(_PARSER.parsebytes(header + body))
 
 

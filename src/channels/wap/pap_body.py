@@ -1,17 +1,16 @@
 """The PAP push request body: ``multipart/related; type="application/xml"`` holding the PAP control
-entity then the content (WAP-247 §8; RFC 2387; PROTOCOLS.md §5.1). Built by concatenation, parsed with
-the standard library's ``email`` parser (never a hand-rolled MIME parser). Pure."""
+entity then the content (WAP-247 §8; RFC 2387; PROTOCOLS.md §5.1). Built by concatenation, read as the
+standard library's ``email`` parser reads it (:mod:`channels.mm7.multipart`: its canonical-shape reader,
+else ``email`` itself). Pure."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import Message as EmailMessage
-from email.parser import BytesParser
-from email.policy import compat32
 
 from channels.errors import RemoteProtocolError
+from channels.mm7.multipart import Entity, read_multipart
 
 PAP_CONTROL_TYPE = "application/xml"
 
@@ -64,21 +63,24 @@ def build_push_body(
     return body, f'multipart/related; boundary="{boundary}"; type="{PAP_CONTROL_TYPE}"'
 
 
-def parse_push_body(content_type: str, body: bytes) -> PushBody:
-    """Split a PAP request into control entity and content (std-lib ``email`` parser)."""
-    message = BytesParser(policy=compat32).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    if message.get_content_type() != "multipart/related" or not message.is_multipart():
-        raise RemoteProtocolError(
-            f"PAP: body is {message.get_content_type()}, not multipart/related", status=2000
-        )
-    split: list[tuple[Mapping[str, str], bytes]] = []
-    for part in message.get_payload():
-        if not isinstance(part, EmailMessage):
-            raise RemoteProtocolError("PAP: malformed multipart body", status=2000)
-        split.append((dict(part.items()), _payload(part)))
-    return push_body_from_parts(split)
+def read_push_parts(content_type: str, body: bytes) -> tuple[Entity, ...]:
+    """The body parts of a PAP request; RemoteProtocolError (2000) unless it is multipart/related."""
+    try:
+        message = read_multipart(content_type, body, encoding="utf-8")
+    except UnicodeEncodeError as exc:
+        raise RemoteProtocolError("PAP: Content-Type is not a header value", status=2000) from exc
+    if message.media_type != "multipart/related" or message.parts is None:
+        raise RemoteProtocolError(f"PAP: body is {message.media_type}, not multipart/related", status=2000)
+    return message.parts
+
+
+def parse_push_body(content_type: str, body: bytes, *, max_parts: int | None = None) -> PushBody:
+    """Split a PAP request into control entity and content. A server sets ``max_parts`` (control,
+    content, capabilities: 3, WAP-247 §8) to refuse more parts, or a nested multipart, with 2000."""
+    parts = read_push_parts(content_type, body)
+    if max_parts is not None and (len(parts) > max_parts or any(p.parts is not None for p in parts)):
+        raise RemoteProtocolError("PAP: unexpected nested or extra multipart parts", status=2000)
+    return push_body_from_parts([(dict(p.headers), p.data or b"") for p in parts])
 
 
 def push_body_from_parts(parts: Sequence[tuple[Mapping[str, str], bytes]]) -> PushBody:
@@ -106,7 +108,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
             return str(value)
     return None
 
-
-def _payload(part: EmailMessage) -> bytes:
-    raw = part.get_payload(decode=True)
-    return raw if isinstance(raw, bytes) else b""
