@@ -9,6 +9,9 @@ and makes a share of recipients reply (:mod:`simulators.smsc_mo`). Receipts and 
 receiver-capable bind of the same account and wait in a queue while none is bound (store and forward).
 Trouble on demand (:class:`SmscScenario`): errors every Nth submit, a link dropped or stalled at the Nth
 submit, binds refused for a while or beyond ``max_binds``.
+
+A plain submit_sm (one part, no TLVs, plain scenario) and the deliver_sm_resp of its receipt take the
+fast path of :mod:`simulators.smsc_fast`, straight from their octets; everything else comes here.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ simulator decides when to send what this builds, with the same codec the adapter
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 
 from channels.results import DeliveryState
+from channels.smpp import pdu as codec
 from channels.smpp.concat import parse_udh
 from channels.smpp.constants import CommandId, EsmClass, Tag
 from channels.smpp.dlr import STATE_TO_MESSAGE_STATE, STATE_TO_STAT, format_receipt_text
@@ -23,6 +25,7 @@ from simulators.smsc_scenario import ReceiptForm, SmscScenario, id_spec
 MAX_SHORT_MESSAGE = 254  # SMPP v3.4 §5.2.21; longer receipt texts go in message_payload
 _ERR = {DeliveryState.DELIVERED: "000", DeliveryState.ACCEPTED: "000", DeliveryState.EXPIRED: "027"}
 _GSM_NETWORK_ERROR = 3  # network_error_code type 3: GSM (SMPP v3.4 §5.3.2.31)
+_TLV_HEAD = struct.Struct(">HH").pack  # tag, length (SMPP v3.4 §3.2.4.1)
 
 
 def preview(submit: Pdu) -> str:
@@ -74,6 +77,28 @@ class Receipts:
         self._tlvs = {state: self._state_tlvs(state) for state in DeliveryState}
         self._templated = not any(_ID in v or _TEXT in v for _, v in sc.receipt_style.extra)
         self._templates: dict[tuple[DeliveryState, int, int], str] = {}
+        # For body(): the codec's octets around what changes per receipt. An empty service_type and
+        # two empty addresses are 7 octets (NUL; ton, npi, NUL; ton, npi, NUL: §4.6.1), an empty
+        # short_message is its sm_length 0; between them esm_class .. sm_default_msg_id.
+        fixed = codec.encode_body(
+            Pdu(
+                CommandId.DELIVER_SM,
+                params={"esm_class": EsmClass.SMSC_DELIVERY_RECEIPT, "data_coding": sc.receipt_data_coding},
+            )
+        )
+        self._middle = fixed[7:-1]
+        bare = len(codec.encode_body(Pdu(CommandId.DELIVER_SM)))
+        self._after_id = {
+            state: codec.encode_body(
+                Pdu(
+                    CommandId.DELIVER_SM,
+                    tlvs={
+                        t: v for t, v in tlvs.items() if not (self._id_tlv and t == Tag.RECEIPTED_MESSAGE_ID)
+                    },
+                )
+            )[bare:]
+            for state, tlvs in self._tlvs.items()
+        }
 
     def _state_tlvs(self, state: DeliveryState) -> dict[int, bytes]:
         """Every TLV of a receipt in ``state``, in wire order, the id's value left empty."""
@@ -146,6 +171,35 @@ class Receipts:
             "short_message": body,
         }
         return Pdu(CommandId.DELIVER_SM, 0, 0, params, tlvs)
+
+    def body(
+        self, addresses: bytes, number: int, state: DeliveryState, submitted: float, done: float, preview: str
+    ) -> bytes:
+        """The encoded body of :meth:`pdu`'s deliver_sm, octet for octet, for the fast path
+        (:mod:`simulators.smsc_fast`). ``addresses``: the receipt's source then destination (ton, npi,
+        address and its NUL each): the submit's destination then source, as the submit carried them
+        (submit_sm and deliver_sm lay them out alike, §4.4.1 and §4.6.1)."""
+        rid = format(number, self.id_spec)
+        text = b""
+        if self._text:
+            words = self.text(rid, state, submitted, done, preview)
+            text = words.encode("utf-16-be") if self._ucs2 else words.encode("ascii")
+        tlvs = self._after_id[state]
+        if self._id_tlv:
+            tlvs = _TLV_HEAD(Tag.RECEIPTED_MESSAGE_ID, len(rid) + 1) + rid.encode("ascii") + b"\x00" + tlvs
+        if len(text) > MAX_SHORT_MESSAGE:
+            return b"".join(
+                (
+                    b"\x00",
+                    addresses,
+                    self._middle,
+                    b"\x00",
+                    tlvs,
+                    _TLV_HEAD(Tag.MESSAGE_PAYLOAD, len(text)),
+                    text,
+                )
+            )
+        return b"".join((b"\x00", addresses, self._middle, bytes((len(text),)), text, tlvs))
 
 
 def wants_receipt(registered_delivery: int, state: DeliveryState) -> bool:

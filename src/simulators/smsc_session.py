@@ -30,6 +30,7 @@ from channels.smpp.connection import (
 )
 from channels.smpp.pdu import Pdu
 from channels.smpp.transport import SmppTransport
+from simulators.smsc_fast import FastPath
 
 if TYPE_CHECKING:
     from simulators.smsc import SmscSimulator
@@ -62,6 +63,7 @@ class _Session:
             inactivity_timeout=sc.inactivity_timeout,
         )
         self.conn = SmppConnection(Role.SMSC, config, now=loop.time())
+        self.conn.frame_hook = FastPath(sim, self).on_frame  # plain submits: see simulators.smsc_fast
         self.proto = SmppTransport(self.conn, self.on_events, self.on_lost)
         self.account: _Account | None = None
         self.outq: deque[Pdu] = deque()

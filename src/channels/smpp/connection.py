@@ -15,7 +15,7 @@ the connection moves to CLOSED (PROTOCOLS.md §1.1).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
@@ -240,6 +240,11 @@ class SmppConnection:
         self._keepalive_seq: int | None = None
         self._send_states = SEND_STATES[role]
         self._recv_states = RECEIVE_STATES[role]
+        # The owner's fast lane, if it has one: offered each whole frame of a read (the raw PDU and
+        # the time) before it is decoded, while the read has produced no event yet; returns True when
+        # it handled the frame itself (then nothing here sees it). Once a frame yields an event, the
+        # rest of that read is decoded here, so events and answers keep the order of the frames.
+        self.frame_hook: Callable[[bytes, float], bool] | None = None
 
     # -- introspection -----------------------------------------------------------------------------
 
@@ -311,10 +316,14 @@ class SmppConnection:
         """The common answer, written without building a PDU: status 0 and a ``message_id`` body
         (submit_sm_resp, data_sm_resp; deliver_sm_resp with the empty id, §4.6.2). One per message
         on both sides of every campaign."""
+        self.respond_ok_to(request.command_id, request.sequence, message_id)
+
+    def respond_ok_to(self, command_id: int, sequence: int, message_id: str = "") -> None:
+        """:meth:`respond_ok` for a request known by its header only (a frame hook's answer)."""
         body = message_id.encode("latin-1") + b"\x00"
         if len(body) > 65:
             raise LocalProtocolError(f"message_id of {len(body) - 1} octets exceeds 64")
-        self._out += _header(HEADER_SIZE + len(body), request.command_id | RESPONSE_BIT, 0, request.sequence)
+        self._out += _header(HEADER_SIZE + len(body), command_id | RESPONSE_BIT, 0, sequence)
         self._out += body
 
     def _respond_error(self, command_id: int, sequence: int, status: int) -> None:
@@ -409,6 +418,7 @@ class SmppConnection:
         pos = 0
         end = len(buf)
         limit = self.config.max_pdu_size
+        hook = self.frame_hook
         while end - pos >= 4 and self.state is not State.CLOSED:
             length = _LENGTH(buf, pos)[0]
             if length < HEADER_SIZE or length > limit:
@@ -417,7 +427,9 @@ class SmppConnection:
                 break
             if end - pos < length:
                 break
-            self._handle_pdu(buf[pos : pos + length], now, events)
+            frame = buf[pos : pos + length]
+            if hook is None or events or not hook(frame, now):
+                self._handle_pdu(frame, now, events)
             pos += length
         if pos < end:
             self._in += buf[pos:]
@@ -446,6 +458,23 @@ class SmppConnection:
             self._handle_response(pdu, events)
         else:
             self._handle_request(pdu, now, events)
+
+    def settle_response(self, command_id: int, sequence: int) -> bool:
+        """Take a response whose body its owner does not need (a frame hook's deliver_sm_resp): the
+        request it answers is forgotten and its window credit returned, as on ResponseReceived, with
+        no decoding and no event. False, with nothing changed, unless a windowed request of that
+        type waits on ``sequence``: then the frame is decoded and any violation reported as usual."""
+        entry = self._pending.get(sequence)
+        if (
+            entry is None
+            or entry[0] | RESPONSE_BIT != command_id
+            or entry[0] in _NOT_WINDOWED
+            or entry[0] in BIND_MODE
+        ):
+            return False
+        del self._pending[sequence]
+        self._windowed -= 1
+        return True
 
     def _resolve_failed_response(self, sequence: int, events: list[Event]) -> None:
         entry = self._pop_pending(sequence)
