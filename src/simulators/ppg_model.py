@@ -9,6 +9,7 @@ result notifications) lives in ``ppg.py``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,12 +63,19 @@ def evaluate(message: PushMessage, body: PushBody, *, seen: Container[str]) -> V
     if message.qos is not None and message.qos.delivery_method == "confirmed":
         return Verdict(3007, "Confirmed delivery is not possible over SMS", message)
     try:
-        push = decode_content(body.content_type, body.content)
+        push = _decode(body.content_type, body.content)
     except (ContentRejected, RemoteProtocolError) as exc:
         return Verdict(3006, f"Transformation failure: {exc}", message)
     if push is None:
         return Verdict(3006, f"Content type {body.content_type} not supported", message)
     return Verdict(1001, "The request has been accepted for processing", message, push, address.client)
+
+
+@functools.lru_cache(maxsize=64)
+def _decode(content_type: str, content: bytes) -> WapPush | None:
+    """``decode_content``, cached: a campaign pushes one SI/SL document to every subscriber (the
+    result is frozen; a refusal raises, which is not cached)."""
+    return decode_content(content_type, content)
 
 
 def record_of(verdict: Verdict, body: PushBody, received_at: datetime) -> dict[str, Any]:

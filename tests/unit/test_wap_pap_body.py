@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from email.parser import BytesParser
 from email.policy import compat32
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
 from channels.errors import RemoteProtocolError
 from channels.mm7 import multipart
-from channels.wap import pap_body
+from channels.wap import pap, pap_body
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,11 @@ def test_not_multipart_related_is_2000() -> None:
         pap_body.parse_push_body("text/plain", b"<pap/>")
     with pytest.raises(RemoteProtocolError, match="not a header value"):
         pap_body.parse_push_body("multipart/related; boundary=\udcff", b"")
+
+
+@pytest.mark.parametrize("desc", ["plain", "a & b <c>", 'say "hi"', "it's", "both \" and '", "tab\there"])
+def test_rendered_attributes_are_quoted_as_quoteattr_quotes_them(desc: str) -> None:
+    out = pap.render(pap.BadMessageResponse(code=2000, desc=desc))
+    assert f" desc={quoteattr(desc)}".encode() in out
+    parsed = pap.parse(out)
+    assert isinstance(parsed, pap.BadMessageResponse) and parsed.desc == desc

@@ -11,6 +11,7 @@ Kannel's quirks: PROTOCOLS.md §5.1. Pure: XML and MIME via the standard library
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,8 +154,16 @@ def parse_time(text: str | None) -> datetime | None:
         raise RemoteProtocolError(f"PAP: timestamp {text!r} is not YYYY-MM-DDThh:mm:ssZ") from exc
 
 
+_ATTR_SPECIAL = re.compile("[&<>\"'\n\r\t]")
+
+
+def _quote(value: str) -> str:
+    """``quoteattr(value)``; a value with nothing to escape (push-ids, times, codes) skips its calls."""
+    return quoteattr(value) if _ATTR_SPECIAL.search(value) else f'"{value}"'
+
+
 def _attrs(pairs: list[tuple[str, str | None]]) -> str:
-    return "".join(f" {k}={quoteattr(v)}" for k, v in pairs if v is not None)
+    return "".join([f" {k}={_quote(v)}" for k, v in pairs if v is not None])
 
 
 def _result(code: int, desc: str | None) -> str:
