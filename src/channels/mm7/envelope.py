@@ -125,11 +125,20 @@ def children(el: ET.Element, name: str) -> list[ET.Element]:
     return [c for c in el if local(c.tag) == name]
 
 
-def text_of(el: ET.Element, name: str) -> str | None:
-    c = child(el, name)
+def first_children(el: ET.Element) -> dict[str, ET.Element]:
+    """Each local name's first child, for an element read field by field (one pass, not one per field)."""
+    return {local(c.tag): c for c in reversed(el)}
+
+
+def stripped(c: ET.Element | None) -> str | None:
+    """An element's text without surrounding blanks; None for no element."""
     if c is None:
         return None
     return (c.text or "").strip()
+
+
+def text_of(el: ET.Element, name: str) -> str | None:
+    return stripped(child(el, name))
 
 
 def required_text(el: ET.Element, name: str) -> str:

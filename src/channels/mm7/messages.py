@@ -23,6 +23,7 @@ from channels.mm7.envelope import (
     child,
     children,
     close_envelope,
+    first_children,
     format_bool,
     format_duration,
     format_time,
@@ -35,6 +36,7 @@ from channels.mm7.envelope import (
     read_address,
     read_envelope,
     required_text,
+    stripped,
     text_of,
     write_address,
 )
@@ -168,9 +170,10 @@ class SubmitReq:
 
     @classmethod
     def read(cls, el: ET.Element) -> Self:
-        ident = child(el, "SenderIdentification")
+        kids = first_children(el)
+        ident = kids.get("SenderIdentification")
         to, cc, bcc = _read_recipients(el, required=True)
-        ts, edt, exp = (text_of(el, n) for n in ("TimeStamp", "EarliestDeliveryTime", "ExpiryDate"))
+        ts, edt, exp = (stripped(kids.get(n)) for n in ("TimeStamp", "EarliestDeliveryTime", "ExpiryDate"))
         href, adapt = _content_href(el)
         return cls(
             vaspid=text_of(ident, "VASPID") if ident is not None else None,
@@ -179,18 +182,20 @@ class SubmitReq:
             to=to,
             cc=cc,
             bcc=bcc,
-            service_code=text_of(el, "ServiceCode"),
-            linked_id=text_of(el, "LinkedID"),
-            message_class=text_of(el, "MessageClass"),
+            service_code=stripped(kids.get("ServiceCode")),
+            linked_id=stripped(kids.get("LinkedID")),
+            message_class=stripped(kids.get("MessageClass")),
             timestamp=parse_time(ts, "TimeStamp") if ts else None,
             earliest_delivery=parse_expiry(edt, "EarliestDeliveryTime") if edt else None,
             expiry=parse_expiry(exp, "ExpiryDate") if exp else None,
-            delivery_report=parse_bool(text_of(el, "DeliveryReport"), "DeliveryReport"),
-            read_reply=parse_bool(text_of(el, "ReadReply"), "ReadReply"),
-            priority=text_of(el, "Priority"),
+            delivery_report=parse_bool(stripped(kids.get("DeliveryReport")), "DeliveryReport"),
+            read_reply=parse_bool(stripped(kids.get("ReadReply")), "ReadReply"),
+            priority=stripped(kids.get("Priority")),
             subject=_raw_text(el, "Subject"),
-            charged_party=text_of(el, "ChargedParty"),
-            distribution_indicator=parse_bool(text_of(el, "DistributionIndicator"), "DistributionIndicator"),
+            charged_party=stripped(kids.get("ChargedParty")),
+            distribution_indicator=parse_bool(
+                stripped(kids.get("DistributionIndicator")), "DistributionIndicator"
+            ),
             content_href=href,
             allow_adaptations=adapt,
         )

@@ -40,6 +40,7 @@ class _Policy(Compat32):
 _POLICY = _Policy(linesep="\r\n", max_line_length=None)
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _ANY_EOL = re.compile(rb"\r\n|\r|\n")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
 _MAX_8BIT_LINE = 998  # RFC 5322 §2.1.1 / RFC 2045 §2.8
 XML_TYPES = frozenset({"text/xml", "application/xml", "application/soap+xml"})
 
@@ -59,7 +60,7 @@ class Part:
 
     @property
     def charset(self) -> str | None:
-        m = re.search(r"charset\s*=\s*\"?([^\";\s]+)", self.content_type, re.IGNORECASE)
+        m = _CHARSET.search(self.content_type)
         return m.group(1) if m else None
 
     def text(self) -> str:

@@ -15,8 +15,10 @@ reads the body, so both readers accept and refuse exactly the same inputs.
 from __future__ import annotations
 
 import binascii
+import functools
 import quopri
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
@@ -102,6 +104,7 @@ def _canonical(content_type: str, body: bytes) -> Entity | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
 def _media_type(value: str | None) -> str:
     """``Message.get_content_type()`` for a field value (its exact expressions)."""
     if value is None:
@@ -110,8 +113,11 @@ def _media_type(value: str | None) -> str:
     return ctype if ctype.count("/") == 1 else "text/plain"
 
 
-def _params(value: str) -> dict[str, str]:
-    """The parameters of a Content-Type as ``get_param`` returns them (first of a name wins)."""
+@functools.lru_cache(maxsize=256)
+def _params(value: str) -> Mapping[str, str]:
+    """The parameters of a Content-Type as ``get_param`` returns them (first of a name wins).
+
+    Cached: a client's Content-Types repeat (stable boundaries); read-only for the callers."""
     head = value.find(";")
     if head < 0:
         head = len(value)

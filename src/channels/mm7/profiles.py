@@ -9,6 +9,7 @@ codec, the adapter and the simulator read the same table.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -82,8 +83,11 @@ def release_of(namespace: str) -> str | None:
     return release if _RELEASE_RE.match(release) else None
 
 
+@functools.lru_cache(maxsize=256)
 def profile_for_namespace(namespace: str, version: str | None = None) -> Mm7Profile | None:
-    """The profile a peer's request speaks: a known one, or the default rules under its release."""
+    """The profile a peer's request speaks: a known one, or the default rules under its release.
+
+    Cached (profiles are frozen; a peer sends the same namespace and MM7Version every time)."""
     release = release_of(namespace)
     if release is None:
         return None
