@@ -40,7 +40,14 @@ from simulators.recorder import Recorder
 from simulators.smsc_clock import WallClock
 from simulators.smsc_mo import ReplyPlan, mo_pdus
 from simulators.smsc_receipts import Receipts, ascii_preview, wants_receipt
-from simulators.smsc_record import PartCollector, PartFate, handset_record, show_push
+from simulators.smsc_record import (
+    PartCollector,
+    PartFate,
+    expand_one_part,
+    handset_record,
+    one_part_row,
+    show_push,
+)
 from simulators.smsc_scenario import IdStyle, ReceiptForm, SmscScenario, id_spec
 from simulators.smsc_session import _Account
 from simulators.smsc_session import _Session as _Session
@@ -70,7 +77,7 @@ class SmscSimulator:
         self.scenario = sc = scenario or SmscScenario()
         self.system_id = system_id
         self.accounts = {sid: _Account(pw) for sid, pw in (accounts or {"test": "secret"}).items()}
-        self.recorder = Recorder(record_path)
+        self.recorder = Recorder(record_path, expand=expand_one_part)
         self.rng = random.Random(sc.seed)
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
@@ -320,23 +327,24 @@ class SmscSimulator:
             # One part, no UDH, no SAR or port TLVs: nothing to reassemble (TS 23.040 §9.2.3.24).
             body = p["short_message"]
             text = decode_text(body, p["data_coding"])
-            record = handset_record(
-                system_id,
-                p["source_addr"],
-                p["destination_addr"],
-                p["data_coding"],
-                p["esm_class"],
-                p["service_type"],
-                text,
-                1,
-                [message_id],
-                [state],
-                [len(body)],
-                self.clock.now_iso(),
+            source, destination = p["source_addr"], p["destination_addr"]
+            self.recorder.record_row(
+                one_part_row(
+                    system_id,
+                    source,
+                    destination,
+                    p["data_coding"],
+                    p["esm_class"],
+                    p["service_type"],
+                    text,
+                    message_id,
+                    state,
+                    len(body),
+                    self.clock.now_iso(),
+                )
             )
-            self.recorder.record(record)
             if self._replies.rate:
-                self._maybe_reply(session, record)
+                self._maybe_reply(session, source, destination)
             return text
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         source, destination, esm = pdu.get("source_addr"), pdu.get("destination_addr"), pdu.get("esm_class")
@@ -369,7 +377,7 @@ class SmscSimulator:
         )
         show_push(record, whole)
         self.recorder.record(record)
-        self._maybe_reply(session, record)
+        self._maybe_reply(session, source, destination)
         return None
 
     # -- receipts ----------------------------------------------------------------------------------
@@ -433,13 +441,14 @@ class SmscSimulator:
 
     # -- subscribers' replies (MO) -----------------------------------------------------------------
 
-    def _maybe_reply(self, session: _Session, record: dict[str, Any]) -> None:
-        text = self._replies.reply_for(record["destination"])
+    def _maybe_reply(self, session: _Session, source: str, destination: str) -> None:
+        """The recipient of a recorded message may answer its sender (ReplyPlan)."""
+        text = self._replies.reply_for(destination)
         if text is None or session.account is None:
             return
         system_id = session.conn.peer_system_id
         asyncio.get_running_loop().call_later(
-            self.scenario.reply_delay, self._reply, record["destination"], record["source"], text, system_id
+            self.scenario.reply_delay, self._reply, destination, source, text, system_id
         )
 
     def _reply(self, source: str, destination: str, text: str, system_id: str | None) -> None:

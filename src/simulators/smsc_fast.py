@@ -19,7 +19,7 @@ Here the connection offers each whole frame of a read to :meth:`FastPath.on_fram
   can go out at once on this bind (window credit, nothing queued before it).
 
 For such a submit it does what :meth:`SmscSimulator._on_submit` does, in the same order and with the
-same helpers (``_accept``, :func:`handset_record`, :class:`Receipts`): counts it, draws its outcome,
+same helpers (``_accept``, :func:`one_part_row`, :class:`Receipts`): counts it, draws its outcome,
 records what the handset shows, writes the submit_sm_resp, then the receipt, whose body
 :meth:`Receipts.body` assembles from the submit's own address octets. Every other frame, and every
 frame of a read after one that produced an event (so answers keep the frames' order), takes the
@@ -36,7 +36,7 @@ from channels.smpp.connection import State
 from channels.smpp.constants import CommandId, EsmClass
 from channels.smpp.encoding import decode_text
 from simulators.smsc_receipts import ascii_preview, wants_receipt
-from simulators.smsc_record import handset_record
+from simulators.smsc_record import one_part_row
 
 if TYPE_CHECKING:
     from simulators.smsc import SmscSimulator
@@ -110,23 +110,25 @@ class FastPath:
         number, message_id, state = sim._accept()
         message = frame[tail + 5 :]
         text = decode_text(message, data_coding)
-        record = handset_record(
-            conn.peer_system_id if session.account is not None else None,
-            frame[source + 2 : destination - 1].decode("latin-1"),
-            frame[destination + 2 : esm_at - 1].decode("latin-1"),
-            data_coding,
-            esm_class,
-            frame[16:service_end].decode("latin-1"),
-            text,
-            1,
-            [message_id],
-            [state],
-            [length],
-            sim.clock.now_iso(),
+        source_addr = frame[source + 2 : destination - 1].decode("latin-1")
+        destination_addr = frame[destination + 2 : esm_at - 1].decode("latin-1")
+        sim.recorder.record_row(
+            one_part_row(
+                conn.peer_system_id if session.account is not None else None,
+                source_addr,
+                destination_addr,
+                data_coding,
+                esm_class,
+                frame[16:service_end].decode("latin-1"),
+                text,
+                message_id,
+                state,
+                length,
+                sim.clock.now_iso(),
+            )
         )
-        sim.recorder.record(record)
         if sim._replies.rate:
-            sim._maybe_reply(session, record)
+            sim._maybe_reply(session, source_addr, destination_addr)
         if session.unanswered >= sim.max_outstanding:
             sim.max_outstanding = session.unanswered + 1
         conn.respond_ok_to(command_id, sequence, message_id)

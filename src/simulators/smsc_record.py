@@ -18,6 +18,7 @@ from channels.results import STATE_SEVERITY, DeliveryState
 from channels.smpp.concat import Reassembled, concat_info
 from channels.wap.push import handset_view
 from channels.wap.wdp import PUSH_PORTS
+from simulators.recorder import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,55 @@ def handset_record(
         "part_octets": octets,
         "received_at": received_at,
     }
+
+
+def one_part_row(
+    system_id: str | None,
+    source: str,
+    destination: str,
+    data_coding: int,
+    esm_class: int,
+    service_type: str,
+    text: str,
+    message_id: str,
+    state: DeliveryState,
+    octets: int,
+    received_at: str,
+) -> Row:
+    """The record of a message in one part as the recorder keeps it (:meth:`Recorder.record_row`):
+    only strings and numbers, the state by its value; :func:`expand_one_part` makes the record."""
+    return (
+        system_id,
+        source,
+        destination,
+        data_coding,
+        esm_class,
+        service_type,
+        text,
+        message_id,
+        state._value_,  # the str itself (the property is a Python call)
+        octets,
+        received_at,
+    )
+
+
+def expand_one_part(row: Row) -> dict[str, Any]:
+    """The :func:`handset_record` of a :func:`one_part_row`."""
+    system_id, source, destination, data_coding, esm_class, service_type, text, mid, state, octets, at = row
+    return handset_record(
+        system_id,
+        source,
+        destination,
+        data_coding,
+        esm_class,
+        service_type,
+        text,
+        1,
+        [mid],
+        [DeliveryState(state)],
+        [octets],
+        at,
+    )
 
 
 def show_push(record: dict[str, Any], whole: Reassembled) -> None:
