@@ -64,7 +64,8 @@ class Recorder:
             raise TypeError("record_row needs a Recorder made with expand=")
         self.count += 1
         self._kept.append(expand(row) if self._expanded else row)
-        self._trim()
+        if self._keep is not None:
+            self._trim()
         if self._file is not None:
             self._write(expand(row))
 

@@ -108,8 +108,8 @@ class FastPath:
         sim.submits += 1
         session.submits += 1
         number, message_id, state = sim._accept()
-        message = frame[tail + 5 :]
-        text = decode_text(message, data_coding)
+        wall = sim.clock.time()  # received_at, and the receipt's submit and done dates
+        text = decode_text(frame[tail + 5 :], data_coding)
         source_addr = frame[source + 2 : destination - 1].decode("latin-1")
         destination_addr = frame[destination + 2 : esm_at - 1].decode("latin-1")
         sim.recorder.record_row(
@@ -124,7 +124,7 @@ class FastPath:
                 message_id,
                 state,
                 length,
-                sim.clock.now_iso(),
+                sim.clock.iso(wall),
             )
         )
         if sim._replies.rate:
@@ -133,13 +133,12 @@ class FastPath:
             sim.max_outstanding = session.unanswered + 1
         conn.respond_ok_to(command_id, sequence, message_id)
         if receipt and wants_receipt(registered, state):
-            when = sim.clock.time()
             body = sim._receipts.body(
                 frame[destination:esm_at] + frame[source:destination],
                 number,
+                message_id,
                 state,
-                when,
-                when,
+                wall,
                 ascii_preview(text),
             )
             conn.send_request_body(_DELIVER_SM, body, now)

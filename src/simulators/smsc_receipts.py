@@ -26,6 +26,7 @@ MAX_SHORT_MESSAGE = 254  # SMPP v3.4 §5.2.21; longer receipt texts go in messag
 _ERR = {DeliveryState.DELIVERED: "000", DeliveryState.ACCEPTED: "000", DeliveryState.EXPIRED: "027"}
 _GSM_NETWORK_ERROR = 3  # network_error_code type 3: GSM (SMPP v3.4 §5.3.2.31)
 _TLV_HEAD = struct.Struct(">HH").pack  # tag, length (SMPP v3.4 §3.2.4.1)
+_RECEIPTED_MESSAGE_ID, _MESSAGE_PAYLOAD = int(Tag.RECEIPTED_MESSAGE_ID), int(Tag.MESSAGE_PAYLOAD)
 
 
 def preview(submit: Pdu) -> str:
@@ -68,6 +69,7 @@ class Receipts:
     def __init__(self, scenario: SmscScenario) -> None:
         self.scenario = sc = scenario
         self.id_spec = id_spec(sc.receipt_id_style)
+        self._response_spelling = self.id_spec == id_spec(sc.response_id_style)
         self._text = sc.receipt_form is not ReceiptForm.TLV
         self._ucs2 = sc.receipt_data_coding == 8
         # The id goes in its TLV unless the scenario has no TLVs or its vendor TLVs replace it.
@@ -173,20 +175,27 @@ class Receipts:
         return Pdu(CommandId.DELIVER_SM, 0, 0, params, tlvs)
 
     def body(
-        self, addresses: bytes, number: int, state: DeliveryState, submitted: float, done: float, preview: str
+        self,
+        addresses: bytes,
+        number: int,
+        message_id: str,
+        state: DeliveryState,
+        when: float,
+        preview: str,
     ) -> bytes:
         """The encoded body of :meth:`pdu`'s deliver_sm, octet for octet, for the fast path
-        (:mod:`simulators.smsc_fast`). ``addresses``: the receipt's source then destination (ton, npi,
-        address and its NUL each): the submit's destination then source, as the submit carried them
-        (submit_sm and deliver_sm lay them out alike, §4.4.1 and §4.6.1)."""
-        rid = format(number, self.id_spec)
+        (:mod:`simulators.smsc_fast`), submitted and done at ``when``. ``addresses``: the receipt's
+        source then destination (ton, npi, address and its NUL each): the submit's destination then
+        source, as the submit carried them (submit_sm and deliver_sm lay them out alike, §4.4.1 and
+        §4.6.1). ``message_id``: the id as the submit_sm_resp spelled it."""
+        rid = message_id if self._response_spelling else format(number, self.id_spec)
         text = b""
         if self._text:
-            words = self.text(rid, state, submitted, done, preview)
+            words = self.text(rid, state, when, when, preview)
             text = words.encode("utf-16-be") if self._ucs2 else words.encode("ascii")
         tlvs = self._after_id[state]
         if self._id_tlv:
-            tlvs = _TLV_HEAD(Tag.RECEIPTED_MESSAGE_ID, len(rid) + 1) + rid.encode("ascii") + b"\x00" + tlvs
+            tlvs = _TLV_HEAD(_RECEIPTED_MESSAGE_ID, len(rid) + 1) + rid.encode("ascii") + b"\x00" + tlvs
         if len(text) > MAX_SHORT_MESSAGE:
             return b"".join(
                 (
@@ -195,7 +204,7 @@ class Receipts:
                     self._middle,
                     b"\x00",
                     tlvs,
-                    _TLV_HEAD(Tag.MESSAGE_PAYLOAD, len(text)),
+                    _TLV_HEAD(_MESSAGE_PAYLOAD, len(text)),
                     text,
                 )
             )
