@@ -20,7 +20,7 @@ import argparse
 import asyncio
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 from bench.proc import cpu_seconds, emit, until_stdin_closes
 
@@ -37,7 +37,7 @@ class CeilingServer(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -68,7 +68,7 @@ class TaskPerRequest(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -114,7 +114,7 @@ class Batched(asyncio.Protocol):
         self.done: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 from bench.proc import cpu_seconds, emit
 
@@ -61,7 +61,7 @@ class LoadGen(asyncio.Protocol):
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def connection_lost(self, exc: Exception | None) -> None:

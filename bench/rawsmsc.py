@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 from bench.proc import cpu_seconds, emit, peak_rss_kib, quiet_logging, until_stdin_closes
 
@@ -62,7 +62,7 @@ class RawSmsc(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:

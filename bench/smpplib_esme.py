@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import smpplib.consts
 import smpplib.smpp
@@ -47,7 +47,7 @@ class SmpplibEsme(asyncio.Protocol):
         self.progress = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 from channels.smpp.connection import Event, SmppConnection
 
@@ -38,7 +39,7 @@ class SmppTransport(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
         self.transport = transport
         self.rearm()
 
