@@ -406,8 +406,15 @@ class SmscSimulator:
             loop.call_later(
                 at / 2, self._send_receipt, session, pdu, number, DeliveryState.ACCEPTED, submitted, text
             )
-        if at <= 0 and not sc.acceptd_first and not (session.stalled_until and session.stalled):
+        elif at <= 0 and not (session.stalled_until and session.stalled):
             return True
+        elif sc.response_latency <= 0:
+            # Receipts are the only calls timed per message: one queue, one timer (_Session.call_at).
+            # (With ACCEPTD first or delayed responses, timers of two delays interleave: one each.)
+            session.call_at(
+                loop.time() + at, self._send_receipt, session, pdu, number, state, submitted, text
+            )
+            return False
         loop.call_later(at, self._send_receipt, session, pdu, number, state, submitted, text)
         return False
 

@@ -14,26 +14,35 @@ Here the connection offers each whole frame of a read to :meth:`FastPath.on_fram
   UDH): a message in one part, so nothing to reassemble. Its fields are read with the codec's
   layout and limits (``bytes.index`` within each C-Octet string's size); anything malformed raises,
   and the frame goes to the general path, which reports it. It is taken only when the scenario is
-  plain (no response latency, no receipt delay, no receipt before the response, no ACCEPTD first, no
-  scripted errors, throttling, drops or stalls) and, if it may ask for a receipt, when the receipt
-  can go out at once on this bind (window credit, nothing queued before it).
+  plain (no response latency, no receipt before the response, no ACCEPTD first, no scripted errors,
+  throttling, drops or stalls) and, if it may ask for a receipt due at once, when the receipt can go
+  out on this bind (window credit, nothing queued before it).
 
 For such a submit it does what :meth:`SmscSimulator._on_submit` does, in the same order and with the
 same helpers (``_accept``, :func:`one_part_row`, :class:`Receipts`): counts it, draws its outcome,
 records what the handset shows, writes the submit_sm_resp, then the receipt, whose body
-:meth:`Receipts.body` assembles from the submit's own address octets. Every other frame, and every
-frame of a read after one that produced an event (so answers keep the frames' order), takes the
-general path. ``tests/unit/test_smsc_fast_path.py`` runs the same traffic both ways and checks the same
-octets and records come out.
+:meth:`Receipts.body` assembles from the submit's own address octets; a receipt after a delay waits
+in the session's queue of due calls (:meth:`_Session.call_at`, one timer for all) and, when due, goes
+out the same way, or as a ``Pdu`` through the general routing when the window is full or the bind
+gone. Every other frame, and every frame of a read after one that produced an event (so answers keep
+the frames' order), takes the general path. ``tests/unit/test_smsc_fast_path.py`` runs the same
+traffic both ways and checks that the same octets, records and counters come out.
+
+One difference shows on the wire: an enquire_link_resp follows the answers to the submits before it
+in the same read, where the general path alone answers enquire_link while it decodes, ahead of the
+read's requests (SMPP responses are asynchronous: any order is valid).
 """
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import TYPE_CHECKING
 
+from channels.results import DeliveryState
+from channels.smpp import pdu as codec
 from channels.smpp.connection import State
-from channels.smpp.constants import CommandId, EsmClass
+from channels.smpp.constants import HEADER_SIZE, CommandId, EsmClass
 from channels.smpp.encoding import decode_text
 from simulators.smsc_receipts import ascii_preview, wants_receipt
 from simulators.smsc_record import one_part_row
@@ -43,11 +52,13 @@ if TYPE_CHECKING:
     from simulators.smsc_session import _Session
 
 _HEADER = struct.Struct(">IIII").unpack_from  # command_length, command_id, command_status, sequence
+_FRAME = struct.Struct(">IIII").pack
 _SUBMIT_SM = int(CommandId.SUBMIT_SM)
 _DELIVER_SM = int(CommandId.DELIVER_SM)
 _DELIVER_SM_RESP = int(CommandId.DELIVER_SM_RESP)
 _UDHI = int(EsmClass.UDHI)
 _TRX = State.BOUND_TRX
+_RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})
 
 
 def plain_scenario(sim: SmscSimulator) -> bool:
@@ -59,14 +70,14 @@ def plain_scenario(sim: SmscSimulator) -> bool:
         and sc.max_tps <= 0
         and not sc.drop_after
         and not sc.stall_after
-        and (not sc.receipts or (sc.receipt_delay <= 0 and not sc.receipt_first and not sc.acceptd_first))
+        and (not sc.receipts or (not sc.receipt_first and not sc.acceptd_first))
     )
 
 
 class FastPath:
     """One session's fast path; ``on_frame`` is its connection's frame hook."""
 
-    __slots__ = ("conn", "receipts", "session", "sim", "submits")
+    __slots__ = ("conn", "delay", "now", "receipts", "session", "sim", "submits")
 
     def __init__(self, sim: SmscSimulator, session: _Session) -> None:
         self.sim = sim
@@ -74,6 +85,8 @@ class FastPath:
         self.conn = session.conn
         self.submits = plain_scenario(sim)
         self.receipts = sim.scenario.receipts
+        self.delay = sim.scenario.response_latency + sim.scenario.receipt_delay
+        self.now = self.delay <= 0  # receipts follow their submit_sm_resp in the same write
 
     def on_frame(self, frame: bytes, now: float) -> bool:
         """True when the frame was handled here; False (nothing changed) for the general path."""
@@ -102,7 +115,7 @@ class FastPath:
         if tail + 5 + length != len(frame) or esm_class & _UDHI:
             return False  # TLVs follow, a UDH leads, or the frame is malformed
         receipt = self.receipts and registered & 0x03
-        if receipt and (session.outq or conn.credit <= 0 or session.proto.closed):
+        if receipt and self.now and (session.outq or conn.credit <= 0 or session.proto.closed):
             return False
         sim = self.sim
         sim.submits += 1
@@ -133,14 +146,34 @@ class FastPath:
             sim.max_outstanding = session.unanswered + 1
         conn.respond_ok_to(command_id, sequence, message_id)
         if receipt and wants_receipt(registered, state):
-            body = sim._receipts.body(
-                frame[destination:esm_at] + frame[source:destination],
-                number,
-                message_id,
-                state,
-                wall,
-                ascii_preview(text),
-            )
+            addresses = frame[destination:esm_at] + frame[source:destination]
+            preview = ascii_preview(text)
+            if not self.now:
+                due = now + self.delay
+                session.call_at(due, self._receipt_due, addresses, number, message_id, state, wall, preview)
+                return True
+            body = sim._receipts.body(addresses, number, message_id, state, wall, wall, preview)
             conn.send_request_body(_DELIVER_SM, body, now)
             sim.receipts_sent += 1
         return True
+
+    def _receipt_due(
+        self,
+        addresses: bytes,
+        number: int,
+        message_id: str,
+        state: DeliveryState,
+        submitted: float,
+        preview: str,
+    ) -> None:
+        """A delayed receipt, when it is due (from the session's queue of due calls, which then
+        writes). As :meth:`SmscSimulator._send_receipt`: straight out on this bind when the window
+        has room and nothing waits; otherwise the general routing (queued for credit, another
+        receiver bind, the account's backlog) takes it as a Pdu."""
+        sim, session, conn = self.sim, self.session, self.conn
+        body = sim._receipts.body(addresses, number, message_id, state, submitted, sim.clock.time(), preview)
+        sim.receipts_sent += 1
+        if conn.state in _RECEIVING and not session.proto.closed and not session.outq and conn.credit > 0:
+            conn.send_request_body(_DELIVER_SM, body, asyncio.get_running_loop().time())
+        else:
+            sim._route(session, codec.decode(_FRAME(HEADER_SIZE + len(body), _DELIVER_SM, 0, 0) + body))

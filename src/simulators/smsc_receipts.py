@@ -180,18 +180,19 @@ class Receipts:
         number: int,
         message_id: str,
         state: DeliveryState,
-        when: float,
+        submitted: float,
+        done: float,
         preview: str,
     ) -> bytes:
         """The encoded body of :meth:`pdu`'s deliver_sm, octet for octet, for the fast path
-        (:mod:`simulators.smsc_fast`), submitted and done at ``when``. ``addresses``: the receipt's
+        (:mod:`simulators.smsc_fast`). ``addresses``: the receipt's
         source then destination (ton, npi, address and its NUL each): the submit's destination then
         source, as the submit carried them (submit_sm and deliver_sm lay them out alike, §4.4.1 and
         §4.6.1). ``message_id``: the id as the submit_sm_resp spelled it."""
         rid = message_id if self._response_spelling else format(number, self.id_spec)
         text = b""
         if self._text:
-            words = self.text(rid, state, when, when, preview)
+            words = self.text(rid, state, submitted, done, preview)
             text = words.encode("utf-16-be") if self._ucs2 else words.encode("ascii")
         tlvs = self._after_id[state]
         if self._id_tlv:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -75,6 +76,9 @@ class _Session:
         # True while the transport hands us a read's (or a timer's) events: it writes and re-arms the
         # connection's timer itself once they are handled, so nothing here needs to per PDU.
         self._dispatching = False
+        # Calls due later, in time order (receipts after the scenario's one delay): see call_at().
+        self._due: deque[tuple[float, Callable[..., None], tuple[Any, ...]]] = deque()
+        self._due_timer: asyncio.TimerHandle | None = None
 
     @property
     def can_receive(self) -> bool:
@@ -124,13 +128,34 @@ class _Session:
         self.pump()
 
     def pump(self) -> None:
-        """Send queued deliver_sm while the window has credit (SMPP v3.4 §2.5 windowing)."""
+        """Send queued deliver_sm while the window has credit."""
         outq, conn = self.outq, self.conn
         if outq and conn.credit > 0 and conn.state in _RECEIVING:
             now = asyncio.get_running_loop().time()
             while outq and conn.credit > 0 and conn.state in _RECEIVING:
                 conn.send_request(outq.popleft(), now)
         if not self._dispatching:
+            self.proto.schedule_flush()
+            self.proto.rearm()
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> None:
+        """``loop.call_at`` for calls made in time order: every caller uses the scenario's one
+        receipt delay, so the queue stays sorted, and one timer serves the session however many
+        receipts wait (a timer each was the largest cost of a delayed-receipt run). Calls due by
+        the time it fires run together, in order, and go out in one write. The timer outlives the
+        connection: a receipt due after a drop still goes to another bind or the account's backlog."""
+        self._due.append((when, callback, args))
+        if self._due_timer is None:
+            self._due_timer = asyncio.get_running_loop().call_at(when, self._run_due)
+
+    def _run_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        now, due = loop.time(), self._due
+        while due and due[0][0] <= now:
+            _, callback, args = due.popleft()
+            callback(*args)
+        self._due_timer = loop.call_at(due[0][0], self._run_due) if due else None
+        if not self.proto.closed:
             self.proto.schedule_flush()
             self.proto.rearm()
 

@@ -109,9 +109,18 @@ def other_read(seq: int) -> list[bytes]:
     ]
 
 
-async def run(scenario: SmscScenario, reads: list[list[bytes]], *, fast: bool) -> dict[str, Any]:
-    """Bind as transceiver, feed ``reads`` one after another, each followed by the deliver_sm_resps
-    for the receipts of the previous one; returns what came out."""
+async def run(
+    scenario: SmscScenario,
+    reads: list[list[bytes]],
+    *,
+    fast: bool,
+    wait: float = 0.0,
+    drop: bool = False,
+    after: float = 0.0,
+) -> dict[str, Any]:
+    """Bind as transceiver, feed ``reads`` one after another (``wait`` seconds apart), each followed
+    by the deliver_sm_resps for the receipts of the previous one; returns what came out. ``drop``:
+    the connection is lost right after the last read; ``after``: seconds to wait at the end."""
     async with SmscSimulator(accounts={"bench": "secret"}, scenario=scenario) as smsc:
         smsc.clock.time = lambda: FIXED
         proto = smsc._new_session()
@@ -134,11 +143,17 @@ async def run(scenario: SmscScenario, reads: list[list[bytes]], *, fast: bool) -
         answers = b""
         for read in [*reads, []]:
             proto.data_received(answers + b"".join(read))
-            await asyncio.sleep(0)
+            await asyncio.sleep(wait)
             answers = b"".join(deliver_sm_resps(wire.take()))
-        proto.data_received(answers)
+        if drop:
+            proto.connection_lost(None)
+        else:
+            proto.data_received(answers)
+        await asyncio.sleep(after)
         await asyncio.sleep(0)
+        (account,) = smsc.accounts.values()
         return {
+            "backlog": [codec.encode(pdu) for pdu in account.backlog],
             "written": bytes(wire.written),
             "records": smsc.recorder.records,
             "stats": smsc.stats(),
@@ -203,6 +218,33 @@ async def test_fast_and_general_paths_write_the_same(scenario: SmscScenario) -> 
     assert fast["in_flight"] == general["in_flight"] == 0
 
 
+@pytest.mark.parametrize("window", [512, 2])
+async def test_delayed_receipts_are_the_same_both_ways(window: int) -> None:
+    """Receipts after a delay wait in the session's queue of due calls, one timer for them all; with
+    window 2 most find the window full when due and take the general routing, as a Pdu."""
+    scenario = SmscScenario(receipt_delay=0.01, window=window, seed=3, outcomes={D: 0.5, U: 0.5})
+    reads = [plain_read(10), other_read(100), plain_read(200)]
+    fast = await run(scenario, reads, fast=True, wait=0.04, after=0.04)
+    general = await run(scenario, reads, fast=False, wait=0.04, after=0.04)
+    assert fast["written"] == general["written"]
+    assert fast["records"] == general["records"]
+    assert fast["stats"] == general["stats"]
+    # with window 2, read 3 opens with deliver_sm_resps for which receipts wait: the general path
+    # answers them (and pumps the queue), then the rest of that read
+    assert fast["taken"][C.SUBMIT_SM] == (2 * 8 if window > 2 else 8)
+    assert fast["stats"]["receipts_sent"] == general["stats"]["receipts_sent"] > 0
+
+
+async def test_receipts_due_after_a_drop_wait_in_the_backlog_both_ways() -> None:
+    scenario = SmscScenario(receipt_delay=0.01)
+    fast = await run(scenario, [plain_read(10)], fast=True, drop=True, after=0.03)
+    general = await run(scenario, [plain_read(10)], fast=False, drop=True, after=0.03)
+    assert fast["taken"][C.SUBMIT_SM] == 8
+    assert len(fast["backlog"]) == 6  # the eight submits but registered_delivery 0 and 2 (delivered)
+    assert fast["backlog"] == general["backlog"]
+    assert fast["written"] == general["written"]
+
+
 async def test_window_full_takes_the_general_path() -> None:
     """With window 2 most receipts wait in the queue: those submits, and the deliver_sm_resps that
     free the window for them, go the general way; the octets are still the same."""
@@ -218,7 +260,6 @@ async def test_window_full_takes_the_general_path() -> None:
 @pytest.mark.parametrize(
     "scenario",
     [
-        SmscScenario(),  # receipts after a delay
         SmscScenario(receipt_delay=0.0, error_every=3),
         SmscScenario(receipt_delay=0.0, acceptd_first=True),
         SmscScenario(receipt_first=True),
