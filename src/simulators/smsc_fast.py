@@ -14,12 +14,13 @@ Here the connection offers each whole frame of a read to :meth:`FastPath.on_fram
   UDH): a message in one part, so nothing to reassemble. Its fields are read with the codec's
   layout and limits (``bytes.index`` within each C-Octet string's size); anything malformed raises,
   and the frame goes to the general path, which reports it. It is taken only when the scenario is
-  plain (no response latency, no receipt before the response, no ACCEPTD first, no scripted errors,
-  throttling, drops or stalls) and, if it may ask for a receipt due at once, when the receipt can go
-  out on this bind (window credit, nothing queued before it).
+  plain (no response latency, no receipt before the response, no ACCEPTD first, no drops or stalls;
+  scripted errors and throttling are fine) and, if it may ask for a receipt due at once, when the
+  receipt can go out on this bind (window credit, nothing queued before it).
 
 For such a submit it does what :meth:`SmscSimulator._on_submit` does, in the same order and with the
-same helpers (``_accept``, :func:`one_part_row`, :class:`Receipts`): counts it, draws its outcome,
+same helpers (``_admit``, ``_accept``, :func:`one_part_row`, :class:`Receipts`): admits it or answers
+the scripted error, draws its outcome,
 records what the handset shows, writes the submit_sm_resp, then the receipt, whose body
 :meth:`Receipts.body` assembles from the submit's own address octets; a receipt after a delay waits
 in the session's queue of due calls (:meth:`_Session.call_at`, one timer for all) and, when due, goes
@@ -44,6 +45,7 @@ from channels.smpp import pdu as codec
 from channels.smpp.connection import State
 from channels.smpp.constants import HEADER_SIZE, CommandId, EsmClass
 from channels.smpp.encoding import decode_text
+from channels.smpp.pdu import Pdu
 from simulators.smsc_receipts import ascii_preview, wants_receipt
 from simulators.smsc_record import one_part_row
 
@@ -66,8 +68,6 @@ def plain_scenario(sim: SmscSimulator) -> bool:
     sc = sim.scenario
     return (
         sc.response_latency <= 0
-        and not sc.error_every
-        and sc.max_tps <= 0
         and not sc.drop_after
         and not sc.stall_after
         and (not sc.receipts or (not sc.receipt_first and not sc.acceptd_first))
@@ -118,8 +118,13 @@ class FastPath:
         if receipt and self.now and (session.outq or conn.credit <= 0 or session.proto.closed):
             return False
         sim = self.sim
-        sim.submits += 1
+        status = sim._admit(session)  # scripted errors, throttling
         session.submits += 1
+        if session.unanswered >= sim.max_outstanding:
+            sim.max_outstanding = session.unanswered + 1
+        if status:
+            conn.respond(Pdu(command_id, sequence), status)
+            return True
         number, message_id, state = sim._accept()
         wall = sim.clock.time()  # received_at, and the receipt's submit and done dates
         text = decode_text(frame[tail + 5 :], data_coding)
@@ -142,8 +147,6 @@ class FastPath:
         )
         if sim._replies.rate:
             sim._maybe_reply(session, source_addr, destination_addr)
-        if session.unanswered >= sim.max_outstanding:
-            sim.max_outstanding = session.unanswered + 1
         conn.respond_ok_to(command_id, sequence, message_id)
         if receipt and wants_receipt(registered, state):
             addresses = frame[destination:esm_at] + frame[source:destination]

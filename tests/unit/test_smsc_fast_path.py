@@ -194,6 +194,8 @@ SCENARIOS = [
         receipt_delay=0.0, receipt_vendor_tlvs={0x1400: b"\x01\x02", Tag.RECEIPTED_MESSAGE_ID: b"v\x00"}
     ),
     SmscScenario(receipts=False),
+    SmscScenario(receipt_delay=0.0, error_every=3, error_status=0x58),
+    SmscScenario(receipt_delay=0.0, max_tps=5),  # most of each read throttled
 ]
 
 
@@ -207,7 +209,9 @@ async def test_fast_and_general_paths_write_the_same(scenario: SmscScenario) -> 
     assert fast["stats"] == general["stats"]
     assert fast["messages"] == general["messages"]
     # read 2: two two-part messages, message_payload, data_sm, the bodiless submit, the last one
-    assert len(fast["records"]) == 3 * 8 + 6
+    refusing = scenario.error_every or scenario.max_tps
+    assert len(fast["records"]) == 3 * 8 + 6 if not refusing else 0 < len(fast["records"]) < 3 * 8
+    assert (fast["stats"]["throttled"] > fast["stats"]["submits"] // 2) is bool(scenario.max_tps)
     assert not general["taken"]
     # every plain submit of reads 1, 3 and 4; none of read 2, whose first frame is a UDH part
     assert fast["taken"][C.SUBMIT_SM] == 3 * 8
@@ -260,7 +264,8 @@ async def test_window_full_takes_the_general_path() -> None:
 @pytest.mark.parametrize(
     "scenario",
     [
-        SmscScenario(receipt_delay=0.0, error_every=3),
+        SmscScenario(receipt_delay=0.0, drop_after=30),
+        SmscScenario(receipt_delay=0.0, stall_after=30, stall_for=0.01),
         SmscScenario(receipt_delay=0.0, acceptd_first=True),
         SmscScenario(receipt_first=True),
         SmscScenario(receipt_delay=0.0, response_latency=0.01),
