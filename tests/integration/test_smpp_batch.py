@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from channels import (
     ChannelKind,
     ConfigurationError,
@@ -49,6 +51,20 @@ async def test_bad_messages_fail_alone_and_the_rest_go() -> None:
     assert isinstance(results[1], ConfigurationError) and "destination" in str(results[1])
     assert isinstance(results[2], ContentRejected) and "source_addr" in str(results[2])
     assert len(smsc.recorder) == 2
+
+
+async def test_a_message_that_cannot_be_encoded_sends_none_of_its_parts() -> None:
+    async with (
+        SmscSimulator(scenario=SmscScenario(receipts=False)) as smsc,
+        SmppClient.from_url(smsc.url) as client,
+    ):
+        long_bad = sms(5, "long " * 80, sender="Ωmega-sender")  # 3 parts, none encodable
+        [batched] = await client.send_batch([long_bad])
+        with pytest.raises(ContentRejected, match="source_addr"):
+            await client.send(sms(6, sender="Ωmega-sender"))
+        assert await client.send(sms(7))  # the link is still fine
+    assert isinstance(batched, ContentRejected) and "source_addr" in str(batched)
+    assert [r["destination"] for r in smsc.recorder.records] == ["8613900000007"]
 
 
 async def test_link_dropped_mid_batch_reports_unknown_outcomes_and_never_resends() -> None:

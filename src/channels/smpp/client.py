@@ -27,7 +27,7 @@ import structlog
 from channels.channel import EventSink
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Text
-from channels.errors import ChannelsError, ConfigurationError, OutcomeUnknown, SendRejected
+from channels.errors import ChannelsError, ConfigurationError, ContentRejected, OutcomeUnknown, SendRejected
 from channels.inbound import KeywordMatcher, normalise_keyword
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.receipts import IdProfile
@@ -38,8 +38,8 @@ from channels.smpp.config import SmppConfig
 from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ParsedReceipt, receipt_from_fields
 from channels.smpp.encoding import encode_text
-from channels.smpp.link import SmppLink
-from channels.smpp.pdu import Pdu
+from channels.smpp.link import Request, SmppLink
+from channels.smpp.pdu import Pdu, PduError
 from channels.smpp.pool import BindPool
 from channels.smpp.status import error_for
 from channels.smpp.transport import SmppTransport
@@ -237,7 +237,10 @@ class SmppClient:
     async def send(self, message: Message) -> SendResult:
         """Submit an SMS (split into parts when long) over one bind; returns when every part is
         accepted. Parts answered with a transient status are resent by the bind, alone."""
-        pdus = self.parts_of(message)
+        try:
+            pdus = [codec.encoded(p) for p in self.parts_of(message)]  # as send_batch: bytes in flight
+        except PduError as exc:
+            raise ContentRejected(f"message {message.id}: {exc}", code=exc.status) from exc
         link = self.pool.pick()
         answers: list[Pdu | BaseException]
         if len(pdus) == 1:
@@ -262,13 +265,18 @@ class SmppClient:
         out as the window allows, written once per loop turn, with one future for the whole batch;
         returns each message's SendResult or the error it met (same rules as :meth:`send`)."""
         out: list[SendResult | ChannelsError | None] = [None] * len(messages)
-        pdus: list[Pdu] = []
+        pdus: list[Request] = []
         owners: list[tuple[int, int, int]] = []  # message index, first pdu, parts
         for i, message in enumerate(messages):
             try:
-                parts = self.parts_of(message)
+                # Encoded now: a message waiting for its answers holds bytes, not Pdu dicts, and
+                # one that cannot be encoded is refused before any of its parts goes out.
+                parts = [codec.encoded(p) for p in self.parts_of(message)]
             except ChannelsError as exc:
                 out[i] = exc
+                continue
+            except PduError as exc:
+                out[i] = ContentRejected(f"message {message.id}: {exc}", code=exc.status)
                 continue
             owners.append((i, len(pdus), len(parts)))
             pdus.extend(parts)

@@ -52,7 +52,7 @@ from channels.smpp.connection import (
     UnbindReceived,
 )
 from channels.smpp.constants import CommandId
-from channels.smpp.pdu import Pdu, PduError
+from channels.smpp.pdu import Encoded, Pdu, PduError
 from channels.smpp.rebind import bind_error, bind_with_retry
 from channels.smpp.transport import SmppTransport
 
@@ -63,6 +63,16 @@ C = CommandId
 THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
 
 DeliverCallback = Callable[[Pdu, "SmppLink"], None]
+Request = Pdu | Encoded  # a request to send: a PDU, or one encoded already (the bulk path keeps those)
+
+
+def _send(proto: SmppTransport, request: Request, now: float, context: Any) -> None:
+    """Queue ``request`` on the connection (raises PduError for a PDU that does not encode)."""
+    if type(request) is Encoded:
+        proto.conn.send_request_body(request.command_id, request.body, now, context)
+    else:
+        assert isinstance(request, Pdu)
+        proto.conn.send_request(request, now, context)
 
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:
@@ -315,7 +325,7 @@ class SmppLink:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def exchange(self, pdu: Pdu) -> Pdu:
+    async def exchange(self, pdu: Request) -> Pdu:
         """Send one request within the window and pacing; returns its response, whatever its status.
         Raises OutcomeUnknown when no response came (timeout, link lost).
 
@@ -331,7 +341,7 @@ class SmppLink:
                     raise ChannelClosed(f"SMPP link {self.name} is closed")
                 if proto is self.proto and not proto.closed and proto.conn.bound:
                     try:
-                        proto.conn.send_request(pdu, loop.time(), fut)
+                        _send(proto, pdu, loop.time(), fut)
                     except PduError as exc:
                         raise ContentRejected(f"{pdu.name}: {exc}", code=exc.status) from exc
                     break
@@ -355,7 +365,7 @@ class SmppLink:
         elif st.lookup(status).cls is st.StatusClass.TRANSIENT:
             self.rate.on_transient(now)
 
-    async def submit(self, pdu: Pdu) -> Pdu:
+    async def submit(self, pdu: Request) -> Pdu:
         """:meth:`exchange`, resending the same PDU (new sequence number) while the answer is
         transient, up to ``transient_retries`` times; returns the last response."""
         retries = self.config.transient_retries
@@ -366,7 +376,7 @@ class SmppLink:
             retries -= 1
             log.debug("smpp.submit.resending", link=self.name, status=st.status_name(resp.status))
 
-    async def exchange_many(self, pdus: list[Pdu]) -> list[Pdu | ChannelsError]:
+    async def exchange_many(self, pdus: list[Request]) -> list[Pdu | ChannelsError]:
         """Send many requests: as many as the window allows go out per loop turn, in one write,
         with no future or task per request; returns each response (whatever its status), or the
         error standing for it (OutcomeUnknown, ContentRejected for a PDU that does not encode)."""
@@ -386,7 +396,7 @@ class SmppLink:
                 now = loop.time()
                 for _ in range(min(room, len(pdus) - i)):
                     try:
-                        proto.conn.send_request(pdus[i], now, (batch, i))
+                        _send(proto, pdus[i], now, (batch, i))
                     except PduError as exc:
                         batch.resolve(i, ContentRejected(f"{pdus[i].name}: {exc}", code=exc.status))
                     i += 1
@@ -404,7 +414,7 @@ class SmppLink:
                     self._feedback(value.status, now)
         return results
 
-    async def submit_many(self, pdus: list[Pdu]) -> list[Pdu | ChannelsError]:
+    async def submit_many(self, pdus: list[Request]) -> list[Pdu | ChannelsError]:
         """:meth:`exchange_many`, then each request answered with a transient status is resent
         alone through :meth:`submit` (rare: the common case stays batched)."""
         answers = await self.exchange_many(pdus)

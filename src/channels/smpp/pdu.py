@@ -18,7 +18,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from channels.smpp import status as st
 from channels.smpp.constants import HEADER_SIZE, RESPONSE_BIT, CommandId, Tag
@@ -405,6 +405,24 @@ def encode(pdu: Pdu) -> bytes:
     """Encode a PDU. Raises :class:`PduError` naming the field that does not fit."""
     payload = encode_body(pdu)
     return _HEADER.pack(HEADER_SIZE + len(payload), pdu.command_id, pdu.status, pdu.sequence) + payload
+
+
+class Encoded(NamedTuple):
+    """A request already encoded (``body``: mandatory fields and TLVs, no header). A bulk sender
+    keeps this in flight instead of the :class:`Pdu` with its two dicts (a tenth of the memory);
+    the connection frames it with a sequence number when it goes out."""
+
+    command_id: int
+    body: bytes
+
+    @property
+    def name(self) -> str:
+        return command_name(self.command_id)
+
+
+def encoded(pdu: Pdu) -> Encoded:
+    """``pdu`` as an :class:`Encoded` request. Raises :class:`PduError` naming the field."""
+    return Encoded(pdu.command_id, encode_body(pdu))
 
 
 def encode_body(pdu: Pdu) -> bytes:
