@@ -10,6 +10,10 @@ The connection answers what needs no application decision: enquire_link, unbind,
 unknown commands or unreadable PDUs, ESME_RINVBNDSTS for PDUs not allowed in the current state, an
 error response for a malformed body. A bad command_length cannot be resynchronised: it is nacked and
 the connection moves to CLOSED (PROTOCOLS.md §1.1).
+
+An owner may take its commonest frames itself, before they are decoded (:attr:`frame_hook`, with
+:meth:`settle_response` and :meth:`respond_ok_to`): the SMSC simulator's fast path does. Our client
+sets no hook, and every frame goes the way described above.
 """
 
 from __future__ import annotations
