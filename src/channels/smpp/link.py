@@ -280,6 +280,7 @@ class SmppLink:
 
     async def _acquire(self) -> SmppTransport:
         """Wait for window credit on a bound link and hold one slot of it (release with _release)."""
+        waited = False
         while True:
             proto = self.proto
             if proto is None or proto.closed or not proto.conn.bound:
@@ -288,12 +289,20 @@ class SmppLink:
                 self._held += 1
                 return proto
             waiter = asyncio.get_running_loop().create_future()
-            self._credit_waiters.append(waiter)
+            # A sender woken but overtaken keeps its turn: back to the front, not the end.
+            (self._credit_waiters.appendleft if waited else self._credit_waiters.append)(waiter)
+            waited = True
             try:
-                await waiter
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._credit_waiters.remove(waiter)
+                await waiter  # every wake-up pops its waiter first (_wake, _wake_all)
+            except BaseException:
+                # Cancelled or closed: leave the queue. Only here: a scan per wake-up made a long
+                # queue of senders (one Dispatcher.send task each) quadratic.
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    self._wake()  # woken, then cancelled: hand the freed slot on
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._credit_waiters.remove(waiter)
+                raise
             proto = self.proto
             if proto is not None and not proto.closed and proto.conn.bound and self._free(proto) > 0:
                 self._held += 1
