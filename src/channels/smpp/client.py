@@ -36,7 +36,7 @@ from channels.smpp import pdu as codec
 from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, fits_one, split
 from channels.smpp.config import SmppConfig
 from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
-from channels.smpp.dlr import ParsedReceipt, receipt_from_fields
+from channels.smpp.dlr import ReceiptValues, read_receipt
 from channels.smpp.encoding import encode_text
 from channels.smpp.link import Request, SmppLink
 from channels.smpp.pdu import Pdu, PduError
@@ -332,16 +332,11 @@ class SmppClient:
         esm = pdu.get("esm_class")
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         if esm & EsmClass.TYPE_MASK in _RECEIPT_TYPES:
-            parsed = receipt_from_fields(
-                text=body,
-                tlvs=pdu.tlvs,
-                data_coding=pdu.get("data_coding"),
-                acceptd_state=self.config.acceptd_state,
-            )
-            if parsed is None:
+            values = read_receipt(body, pdu.tlvs, pdu.get("data_coding"), self.config.acceptd_state)
+            if values is None:
                 log.warning("smpp.receipt.unparsed", gateway=self.name)
                 return None
-            return _receipt(parsed, now, self.name)
+            return _receipt(values, now, self.name)
         whole = self._reassembler.feed(
             source=pdu.get("source_addr"),
             destination=pdu.get("destination_addr"),
@@ -406,18 +401,19 @@ def _collect(message: Message, answers: list[Pdu | BaseException]) -> tuple[str,
     )
 
 
-def _receipt(parsed: ParsedReceipt, now: datetime, gateway: str) -> DeliveryReceipt:
-    detail: dict[str, Any] = {"stat": parsed.stat} if parsed.stat else {}
-    if parsed.message_state is not None:
-        detail["message_state"] = parsed.message_state
-    if parsed.network_error is not None:
-        detail["network_error"] = parsed.network_error
+def _receipt(values: ReceiptValues, now: datetime, gateway: str) -> DeliveryReceipt:
+    remote_id, state, stat, message_state, error_code, network_error, _raw = values
+    detail: dict[str, Any] = {"stat": stat} if stat else {}
+    if message_state is not None:
+        detail["message_state"] = message_state
+    if network_error is not None:
+        detail["network_error"] = network_error
     return DeliveryReceipt(
         channel=ChannelKind.SMS,
-        state=parsed.state,
-        remote_id=parsed.remote_id,
+        state=state,
+        remote_id=remote_id,
         at=now,
-        error_code=parsed.error_code,
+        error_code=error_code,
         detail=detail,
         gateway=gateway,
     )

@@ -286,6 +286,11 @@ def _text_of(text: bytes | str | None, tlvs: Mapping[int, bytes], data_coding: i
     return decoded
 
 
+ReceiptValues = tuple[
+    str, DeliveryState, "str | None", "int | None", "str | None", "tuple[int, int] | None", "str | None"
+]
+
+
 def receipt_from_fields(
     *,
     text: bytes | str | None,
@@ -300,6 +305,18 @@ def receipt_from_fields(
     message_payload is used. ``acceptd_state`` is the profile's reading of ACCEPTD / message_state 6
     (PROTOCOLS.md §3.3): ACCEPTED (non-final) by default, DELIVERED or UNKNOWN where it is final.
     """
+    values = read_receipt(text, tlvs, data_coding, acceptd_state)
+    return None if values is None else ParsedReceipt(*values)
+
+
+def read_receipt(
+    text: bytes | str | None,
+    tlvs: Mapping[int, bytes],
+    data_coding: int,
+    acceptd_state: DeliveryState,
+) -> ReceiptValues | None:
+    """:func:`receipt_from_fields` as the tuple of :class:`ParsedReceipt`'s fields, in order: the
+    client's receipt path builds its DeliveryReceipt from it without the intermediate object."""
     raw = _text_of(text, tlvs, data_coding)
     words = _id_stat_err(raw) if raw else None
     tlv_id = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
@@ -323,4 +340,4 @@ def receipt_from_fields(
     error_code = f"{network_error[1]:03d}" if network_error is not None else None
     if error_code is None and words is not None:
         error_code = words[2]
-    return ParsedReceipt(remote_id, state, stat, message_state, error_code, network_error, raw)
+    return remote_id, state, stat, message_state, error_code, network_error, raw
