@@ -94,9 +94,16 @@ class SmppTransport(asyncio.Protocol):
     # -- timers ------------------------------------------------------------------------------------
 
     def rearm(self) -> None:
-        """(Re)schedule handle_timer() for the connection's next deadline."""
+        """(Re)schedule handle_timer() for the connection's next deadline.
+
+        Lazily: a timer already due at or before the new deadline is kept, since handle_timer() may
+        run early (it acts only on what is due) and _fire() re-arms for the rest. The keepalive
+        deadline moves with every read and a response deadline with every request, so re-arming
+        on each change cost a TimerHandle and a heap entry per read or write."""
         at = self.conn.get_timer()
         if at == self._timer_at or self.closed:
+            return
+        if at is not None and self._timer is not None and self._timer_at is not None and self._timer_at <= at:
             return
         if self._timer is not None:
             self._timer.cancel()
