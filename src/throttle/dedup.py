@@ -22,10 +22,12 @@ from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Decision, Defer, Reject
 from throttle.localtime import local_midnight, next_local_midnight
 from throttle.numbers import Numbers
-from throttle.stores.base import CapCheck, CapRequest, CapStore, IdempotencyStore
+from throttle.stores.base import CapRequest, CapStore, IdempotencyStore, cap_check, cap_request
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
+CAP_FULL = Reject("contact_cap: subscriber reached a contact cap")
+DUPLICATE = Reject("duplicate: message id already sent or in flight")
 
 
 def to_us(when: datetime) -> int:
@@ -47,7 +49,7 @@ class IdempotencyPolicy:
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
         claimed = await self.store.claim([m.id for m in messages], to_us(now), self._ttl_us)
-        return [ALLOW if ok else Reject("duplicate: message id already sent or in flight") for ok in claimed]
+        return [ALLOW if ok else DUPLICATE for ok in claimed]
 
     async def rollback(self, message: Message) -> None:
         await self.store.release([message.id])
@@ -98,28 +100,47 @@ class ContactCapPolicy:
         self.numbers = numbers or Numbers()
         self.on_full = on_full
         self._days: dict[ZoneInfo, tuple[int, int]] = {}
+        self._plans: dict[ChannelKind, tuple[tuple[str, int, int], ...]] = {}
         self._plan = tuple(
             (c.channel, f":{c.scope}", c.limit, -1 if c.period == "day" else c.period // ONE_US) for c in caps
         )
         longest = max((c.period for c in caps if c.period != "day"), default=timedelta(0))
         self._retention_us = max(longest, timedelta(hours=26)) // ONE_US  # a local day lasts ≤ 25 h
 
-    def _request(self, message: Message, now: datetime | None, now_us: int = 0) -> CapRequest:
-        """The checks for ``message``; without ``now`` only the keys matter (for a release)."""
-        sub = self.numbers.key(message.to)
-        kind = message.kind
-        checks = []
-        for channel, scope, limit, age in self._plan:
-            if channel is not None and channel is not kind:
-                continue
-            reset = 0
-            if age < 0:  # a calendar day in the recipient's zone
-                age = 0
-                if now is not None:
-                    start, end = self._day(self._zone(message), now, now_us)
-                    age, reset = now_us - start, end - now_us
-            checks.append(CapCheck(sub + scope, age, limit, reset))
-        return CapRequest(message.id, tuple(checks), sub)
+    def _requests(
+        self, messages: Sequence[Message], now: datetime | None, now_us: int = 0
+    ) -> list[CapRequest]:
+        """The checks for each message; without ``now`` only the keys matter (for a release).
+
+        A calendar-day check needs the recipient's local day: found once per zone per chunk."""
+        subs = self.numbers.keys([m.to for m in messages])
+        plans = self._plans
+        spans: dict[ZoneInfo, tuple[int, int]] = {}  # zone → (age, reset) of its local day, now
+        out: list[CapRequest] = []
+        for message, sub in zip(messages, subs, strict=True):
+            plan = plans.get(message.kind)
+            if plan is None:
+                plan = plans[message.kind] = self._plan_for(message.kind)
+            checks = []
+            for scope, limit, age in plan:
+                reset = 0
+                if age < 0:  # a calendar day in the recipient's zone
+                    age = 0
+                    if now is not None:
+                        tz = self._zone(message, sub)
+                        span = spans.get(tz)
+                        if span is None:
+                            start, end = self._day(tz, now, now_us)
+                            span = spans[tz] = (now_us - start, end - now_us)
+                        age, reset = span
+                checks.append(cap_check(sub + scope, age, limit, reset))
+            out.append(cap_request(message.id, tuple(checks), sub))
+        return out
+
+    def _plan_for(self, kind: ChannelKind) -> tuple[tuple[str, int, int], ...]:
+        """The caps that apply to ``kind``: (key suffix, limit, max age in µs or -1 for a day)."""
+        plan = self._plan
+        return tuple((scope, limit, age) for channel, scope, limit, age in plan if channel in (None, kind))
 
     def _day(self, tz: ZoneInfo, now: datetime, now_us: int) -> tuple[int, int]:
         """The recipient's current local day as [start, end) in µs (cached per zone)."""
@@ -128,29 +149,26 @@ class ContactCapPolicy:
             day = self._days[tz] = (to_us(local_midnight(now, tz)), to_us(next_local_midnight(now, tz)))
         return day
 
-    def _zone(self, message: Message) -> ZoneInfo:
+    def _zone(self, message: Message, sub: str) -> ZoneInfo:
         if message.timezone:
             return self.numbers.named_zone(message.timezone)
-        return self.numbers.zone(message.to)
+        return self.numbers.key_zone(sub)
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
         return (await self.evaluate_many([message], now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
         now_us = to_us(now)
-        requests = [self._request(m, now, now_us) for m in messages]
-        waits = await self.store.reserve(requests, now_us, self._retention_us)
-        return [self._decision(m, w, now) for m, w in zip(messages, waits, strict=True)]
+        waits = await self.store.reserve(self._requests(messages, now, now_us), now_us, self._retention_us)
+        return [ALLOW if not w else self._refusal(w, now) for w in waits]
 
-    def _decision(self, message: Message, wait_us: int, now: datetime) -> Decision:
-        if not wait_us:
-            return ALLOW
+    def _refusal(self, wait_us: int, now: datetime) -> Decision:
         if self.on_full == "reject":
-            return Reject("contact_cap: subscriber reached a contact cap")
+            return CAP_FULL
         return Defer(now + timedelta(microseconds=wait_us), "contact_cap")
 
     async def rollback(self, message: Message) -> None:
-        await self.store.release([self._request(message, None)])
+        await self.store.release(self._requests([message], None))
 
     async def rollback_many(self, messages: Sequence[Message]) -> None:
-        await self.store.release([self._request(m, None) for m in messages])
+        await self.store.release(self._requests(messages, None))

@@ -7,12 +7,16 @@ prefix table (``phonenumbers.tzdata``, the data behind ``timezone.time_zones_for
 prefix, so a lookup is a few dict probes instead of a parse (DESIGN §5); a prefix that maps to several
 zones (a country-wide prefix such as ``+1``) falls back to ``default_zone``. Operators come from a
 prefix table the user gives (operators publish their number ranges), else from
-``phonenumbers.carrier``. Results are cached per number, with a bounded cache.
+``phonenumbers.carrier``. Results are cached with bounded caches: keys per number as written, zones
+per leading digits (the longest-prefix walk never reads past ``TIMEZONE_LONGEST_PREFIX`` digits, so
+numbers that share them share the answer: a campaign of new numbers still hits), operators per number.
+In a campaign every number is new, so the first lookup of each is a miss: the usual spelling (``+``
+and digits) is recognised without the strip-and-translate of the general path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -53,7 +57,7 @@ class Numbers:
         self._op_longest = max((len(p) for p in self._operators), default=0)
         self._carrier_fallback = carrier_fallback
         self._keys: dict[str, str] = {}
-        self._zones: dict[str, ZoneInfo] = {}
+        self._zones: dict[str, ZoneInfo] = {}  # by the key's first TIMEZONE_LONGEST_PREFIX digits
         self._ops: dict[str, str] = {}
         self._zone_names: dict[str, ZoneInfo] = {}
 
@@ -67,7 +71,16 @@ class Numbers:
             self._keys[to] = key
         return key
 
+    def keys(self, tos: Sequence[str]) -> list[str]:
+        """``[self.key(to) for to in tos]``, with the cache probed inline (a chunk's stages each ask
+        for the same numbers; only the first asks the slow way)."""
+        get = self._keys.get
+        key = self.key
+        return [get(to) or key(to) for to in tos]
+
     def _normalise(self, to: str) -> str:
+        if to[:1] == "+" and to[1:].isdigit():
+            return to[1:]  # nothing for strip() or _DROP to remove: the general path's answer
         s = to.strip().translate(_DROP)
         if s.startswith("+"):
             return s[1:] if s[1:].isdigit() else ""
@@ -83,13 +96,17 @@ class Numbers:
 
     def zone(self, to: str) -> ZoneInfo:
         """The recipient's zone: the number's prefix in phonenumbers' table, else ``default_zone``."""
-        key = self.key(to)
-        found = self._zones.get(key)
+        return self.key_zone(self._keys.get(to) or self.key(to))
+
+    def key_zone(self, key: str) -> ZoneInfo:
+        """The zone of a normalised key (see :meth:`zone`)."""
+        head = key[:TIMEZONE_LONGEST_PREFIX]
+        found = self._zones.get(head)
         if found is None:
-            found = self._lookup_zone(key)
+            found = self._lookup_zone(head)
             if len(self._zones) >= _CACHE_LIMIT:
                 self._zones.clear()
-            self._zones[key] = found
+            self._zones[head] = found
         return found
 
     def _lookup_zone(self, key: str) -> ZoneInfo:

@@ -6,7 +6,7 @@ weekends). A :class:`Schedule` holds windows per weekday and holiday dates; the 
 recipient's zone (the message's ``timezone``, else the number's, else a default), and outside a window
 returns ``Defer(until=the next opening)``, exact across DST changes (:mod:`throttle.localtime`).
 Transactional messages bypass it. Nothing is ever dropped. The open/closed state of each zone is
-cached until its next change, so a decision is a dict probe and a comparison.
+cached until its next change, and a chunk takes one decision per zone: a message costs a dict probe.
 """
 
 from __future__ import annotations
@@ -130,34 +130,42 @@ class QuietHoursPolicy:
     def __init__(self, schedule: Schedule, numbers: Numbers | None = None) -> None:
         self.schedule = schedule
         self.numbers = numbers or Numbers()
-        self._cache: dict[ZoneInfo, tuple[datetime, datetime, bool]] = {}
+        self._cache: dict[ZoneInfo, tuple[datetime, datetime, bool, Defer]] = {}  # (from, until, open)
 
-    def _zone(self, message: Message) -> ZoneInfo:
-        if message.timezone:
-            return self.numbers.named_zone(message.timezone)
-        return self.numbers.zone(message.to)
+    async def evaluate(self, message: Message, now: datetime) -> Decision:
+        return (await self.evaluate_many([message], now))[0]
 
-    def decide(self, message: Message, now: datetime) -> Decision:
-        if message.transactional:
-            return ALLOW
-        try:
-            tz = self._zone(message)
-        except ConfigurationError as exc:
-            return Reject(f"timezone: {exc}")
+    async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        """One decision per zone per chunk: every message of a zone shares it."""
+        numbers = self.numbers
+        keys = numbers.keys([m.to for m in messages])
+        key_zone = numbers.key_zone
+        by_zone: dict[ZoneInfo, Decision] = {}
+        out: list[Decision] = []
+        for message, key in zip(messages, keys, strict=True):
+            if message.transactional:
+                out.append(ALLOW)
+                continue
+            if message.timezone:
+                try:
+                    tz = numbers.named_zone(message.timezone)
+                except ConfigurationError as exc:
+                    out.append(Reject(f"timezone: {exc}"))
+                    continue
+            else:
+                tz = key_zone(key)
+            decision = by_zone.get(tz)
+            if decision is None:
+                decision = by_zone[tz] = self._decide(tz, now)
+            out.append(decision)
+        return out
+
+    def _decide(self, tz: ZoneInfo, now: datetime) -> Decision:
         cached = self._cache.get(tz)
         if cached is None or not cached[0] <= now < cached[1]:
             is_open, change = self.schedule.next_change(now, tz)
-            cached = self._cache[tz] = (now, change, is_open)
-        if cached[2]:
-            return ALLOW
-        return Defer(cached[1], "quiet_hours")
-
-    async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return self.decide(message, now)
-
-    async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        decide = self.decide
-        return [decide(m, now) for m in messages]
+            cached = self._cache[tz] = (now, change, is_open, Defer(change, "quiet_hours"))
+        return ALLOW if cached[2] else cached[3]
 
     async def rollback(self, message: Message) -> None:
         return None

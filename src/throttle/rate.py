@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.deferral import RATE_LIMIT_REASON
@@ -24,7 +25,7 @@ from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Decision, Defer
 from throttle.dedup import ONE_US, to_us
 from throttle.numbers import Numbers
-from throttle.stores.base import US, Bucket, RateRequest, RateStore
+from throttle.stores.base import US, Bucket, RateRequest, RateStore, rate_request
 
 
 class Scope(StrEnum):
@@ -88,7 +89,20 @@ class RateLimitPolicy:
             Scope.CHANNEL: lambda m: m.kind.value,
         }
         self._keys = tuple(self._key[limit.per] for limit in self.limits)
-        self._by_values: dict[tuple[str | None, ...], tuple[Bucket, ...]] = {}
+        self._by_values: dict[object, tuple[Bucket, ...]] = {}
+        self._shape = self._shape_of(self.limits)
+        self._reasons: dict[tuple[Bucket, ...], str] = {}
+
+    def _shape_of(self, limits: Sequence[RateLimit]) -> Callable[[Message], object]:
+        """What a message's buckets depend on, as a cache key read in one call. Campaign and
+        channel keys are plain attributes (one ``attrgetter`` reads them all; a global key reads
+        nothing); any other scope needs its key function, so the key is then the values themselves."""
+        attrs = {Scope.CAMPAIGN: "campaign_id", Scope.CHANNEL: "kind"}
+        if any(limit.per not in (Scope.GLOBAL, *attrs) for limit in limits):
+            keys = self._keys
+            return lambda m: tuple([key(m) for key in keys])
+        read = sorted({attrs[limit.per] for limit in limits if limit.per in attrs})
+        return attrgetter(*read) if read else lambda m: None
 
     def _bucket(self, index: int, value: str) -> Bucket:
         bucket = self._buckets.get((index, value))
@@ -99,32 +113,48 @@ class RateLimitPolicy:
             self._buckets[(index, value)] = bucket
         return bucket
 
-    def request(self, message: Message) -> RateRequest:
-        """The buckets this message passes (a limit whose key is unknown for it does not apply)."""
-        values = tuple([key(message) for key in self._keys])
-        buckets = self._by_values.get(values)
+    def _buckets_of(self, message: Message) -> tuple[Bucket, ...]:
+        """The buckets ``message`` passes (a limit whose key is unknown for it does not apply)."""
+        shape = self._shape(message)
+        buckets = self._by_values.get(shape)
         if buckets is None:
+            values = [key(message) for key in self._keys]
             buckets = tuple(self._bucket(i, v) for i, v in enumerate(values) if v is not None)
             if len(self._by_values) < 100_000:
-                self._by_values[values] = buckets
-        return RateRequest(message.id, buckets, self.cost(message) if self.cost else 1)
+                self._by_values[shape] = buckets
+        return buckets
+
+    def request(self, message: Message) -> RateRequest:
+        return self.requests([message])[0]
+
+    def requests(self, messages: Sequence[Message]) -> list[RateRequest]:
+        shape, cached, cost = self._shape, self._by_values.get, self.cost
+        out: list[RateRequest] = []
+        for m in messages:
+            buckets = cached(shape(m)) or self._buckets_of(m)
+            out.append(rate_request(m.id, buckets, cost(m) if cost else 1))
+        return out
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
         return (await self.evaluate_many([message], now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        requests = [self.request(m) for m in messages]
+        requests = self.requests(messages)
         waits = await self.store.acquire(requests, to_us(now), self._max_wait_us)
+        if not any(waits):
+            return [ALLOW] * len(waits)
         return [ALLOW if not w else self._defer(r, w, now) for r, w in zip(requests, waits, strict=True)]
 
-    @staticmethod
-    def _defer(request: RateRequest, wait_us: int, now: datetime) -> Defer:
-        names = ",".join(b.name for b in request.buckets)
-        return Defer(now + timedelta(microseconds=abs(wait_us)), f"{RATE_LIMIT_REASON}: {names}")
+    def _defer(self, request: RateRequest, wait_us: int, now: datetime) -> Defer:
+        reason = self._reasons.get(request.buckets)
+        if reason is None:
+            names = ",".join(b.name for b in request.buckets)
+            reason = self._reasons[request.buckets] = f"{RATE_LIMIT_REASON}: {names}"
+        return Defer(now + timedelta(microseconds=abs(wait_us)), reason)
 
     async def rollback(self, message: Message) -> None:
         await self.rollback_many([message])
 
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         """Give the tokens back (the send failed for good, or a later stage refused)."""
-        await self.store.release([self.request(m) for m in messages], to_us(self.clock.now()))
+        await self.store.release(self.requests(messages), to_us(self.clock.now()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from channels.content import Mms, Text, WapPush
+from channels.content import Content, Mms, Text, WapPush
 from channels.errors import ConfigurationError
 from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Decision, Reject
@@ -19,6 +19,12 @@ from throttle.numbers import Numbers
 
 E164_MAX_DIGITS = 15
 MIN_DIGITS = 6
+# Refusals whose reason names no value are shared (decisions are frozen values).
+COUNTRY_NOT_ALLOWED = Reject("to: country not allowed for this campaign")
+SENDER_MISSING = Reject("sender: missing")
+EMPTY_TEXT = Reject("content.body: empty text")
+EMPTY_MMS = Reject("content: MMS has no slides or parts")
+EMPTY_HREF = Reject("content.href: empty")
 
 
 class ValidatePolicy:
@@ -37,40 +43,45 @@ class ValidatePolicy:
         self.countries = tuple(c.lstrip("+") for c in countries) if countries is not None else None
         self.require_sender = require_sender
 
-    def decide(self, message: Message) -> Decision:
-        key = self.numbers.key(message.to)
-        if not MIN_DIGITS <= len(key) <= E164_MAX_DIGITS:
-            return Reject(f"to: {len(key)} digits is not a valid international number")
-        if self.countries is not None and not key.startswith(self.countries):
-            return Reject("to: country not allowed for this campaign")
-        if self.kinds is not None and message.kind not in self.kinds:
-            return Reject(f"kind: channel {message.kind.value!r} not allowed")
-        if self.require_sender and not message.sender:
-            return Reject("sender: missing")
-        if message.timezone:
-            try:
-                self.numbers.named_zone(message.timezone)
-            except ConfigurationError:
-                return Reject(f"timezone: unknown time zone {message.timezone!r}")
-        return _content(message)
-
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return self.decide(message)
+        return (await self.evaluate_many([message], now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        decide = self.decide
-        return [decide(m) for m in messages]
+        """The checks, in order, for a chunk (the keys come from one batch lookup)."""
+        keys = self.numbers.keys([m.to for m in messages])
+        countries, kinds, require_sender = self.countries, self.kinds, self.require_sender
+        out: list[Decision] = []
+        for message, key in zip(messages, keys, strict=True):
+            if not MIN_DIGITS <= len(key) <= E164_MAX_DIGITS:
+                out.append(Reject(f"to: {len(key)} digits is not a valid international number"))
+            elif countries is not None and not key.startswith(countries):
+                out.append(COUNTRY_NOT_ALLOWED)
+            elif kinds is not None and message.kind not in kinds:
+                out.append(Reject(f"kind: channel {message.kind.value!r} not allowed"))
+            elif require_sender and not message.sender:
+                out.append(SENDER_MISSING)
+            elif message.timezone and not self._known_zone(message.timezone):
+                out.append(Reject(f"timezone: unknown time zone {message.timezone!r}"))
+            else:
+                out.append(_content(message.content))
+        return out
+
+    def _known_zone(self, name: str) -> bool:
+        try:
+            self.numbers.named_zone(name)
+        except ConfigurationError:
+            return False
+        return True
 
     async def rollback(self, message: Message) -> None:
         return None
 
 
-def _content(message: Message) -> Decision:
-    c = message.content
-    if isinstance(c, Text) and not c.body:
-        return Reject("content.body: empty text")
+def _content(c: Content) -> Decision:
+    if isinstance(c, Text):
+        return ALLOW if c.body else EMPTY_TEXT
     if isinstance(c, Mms) and not (c.slides or c.parts):
-        return Reject("content: MMS has no slides or parts")
+        return EMPTY_MMS
     if isinstance(c, WapPush) and not c.href:
-        return Reject("content.href: empty")
+        return EMPTY_HREF
     return ALLOW

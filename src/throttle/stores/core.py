@@ -11,36 +11,57 @@ caller loaded (SQLite) or owns (memory), and mutate them in place.
 
 from __future__ import annotations
 
-from throttle.stores.base import Bucket, CapRequest, RateRequest
+from collections.abc import Sequence
+
+from throttle.stores.base import CapRequest, RateRequest
 
 
-def gcra_allow_at(tat: int, bucket: Bucket, cost: int) -> int:
-    """The earliest time (µs) a send of ``cost`` parts may pass ``bucket``."""
-    return tat + (cost - 1 - bucket.burst) * bucket.interval_us
+def rate_decide_many(
+    tats: dict[str, int],
+    reserved: dict[str, int],
+    requests: Sequence[RateRequest],
+    now: int,
+    max_wait: int,
+    booked: list[tuple[int, str]] | None = None,
+) -> list[int]:
+    """Each request in order against all its buckets, all or nothing: its wait (see
+    RateStore.acquire). A new reservation is left in ``reserved[token]`` (its slot) and, when
+    ``booked`` is given, appended to it as (slot, token).
 
-
-def rate_decide(
-    tats: dict[str, int], reserved: dict[str, int], req: RateRequest, now: int, max_wait: int
-) -> int:
-    """One request against all its buckets, all or nothing. Returns the wait (see RateStore.acquire).
-    On a new reservation ``reserved[token]`` holds its slot."""
-    slot = reserved.get(req.token)
-    if slot is not None:
-        if slot <= now:
-            del reserved[req.token]
-            return 0
-        return slot - now
-    allow = now
-    for b in req.buckets:
-        allow = max(allow, gcra_allow_at(tats.get(b.name, 0), b, req.cost))
-    wait = allow - now
-    if wait > max_wait:
-        return -wait
-    for b in req.buckets:
-        tats[b.name] = max(tats.get(b.name, 0), allow) + req.cost * b.interval_us
-    if wait:
-        reserved[req.token] = allow
-    return wait
+    GCRA per bucket: a send of ``cost`` parts may go at ``tat + (cost - 1 - burst) * interval``, its
+    last part's slot less the burst allowance; it then moves ``tat`` on by ``cost`` intervals (from
+    the send's time when the bucket was idle)."""
+    out: list[int] = []
+    append = out.append
+    get = tats.get
+    for token, buckets, cost in requests:
+        if reserved:
+            slot = reserved.get(token)
+            if slot is not None:
+                if slot <= now:
+                    del reserved[token]
+                    append(0)
+                else:
+                    append(slot - now)
+                continue
+        allow = now
+        for name, interval, burst in buckets:
+            at = get(name, 0) + (cost - 1 - burst) * interval
+            if at > allow:
+                allow = at
+        wait = allow - now
+        if wait > max_wait:
+            append(-wait)
+            continue
+        for name, interval, _ in buckets:
+            tat = get(name, 0)
+            tats[name] = (tat if tat > allow else allow) + cost * interval
+        if wait:
+            reserved[token] = allow
+            if booked is not None:
+                booked.append((allow, token))
+        append(wait)
+    return out
 
 
 def rate_give_back(tats: dict[str, int], req: RateRequest, now: int) -> None:

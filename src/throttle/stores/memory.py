@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from throttle.stores.base import US, CapRequest, RateRequest
-from throttle.stores.core import cap_decide, rate_decide, rate_give_back
+from throttle.stores.core import cap_decide, rate_decide_many, rate_give_back
 
 RESERVATION_GRACE_US = 60 * US  # a reserved slot nobody came back for is forgotten after this
 
@@ -25,14 +25,10 @@ class MemoryRateStore:
 
     async def acquire(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]:
         self._purge(now_us)
-        tats, reserved, order = self._tat, self._reserved, self._reserved_order
-        out: list[int] = []
-        for req in requests:
-            had = req.token in reserved
-            wait = rate_decide(tats, reserved, req, now_us, max_wait_us)
-            if wait > 0 and not had:
-                order.append((now_us + wait, req.token))
-            out.append(wait)
+        booked: list[tuple[int, str]] = []
+        out = rate_decide_many(self._tat, self._reserved, requests, now_us, max_wait_us, booked)
+        if booked:
+            self._reserved_order.extend(booked)
         return out
 
     async def release(self, requests: Sequence[RateRequest], now_us: int) -> None:
@@ -87,12 +83,17 @@ class MemoryCapStore:
     async def reserve(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
         horizon = now_us - retention_us
         members = self._members
+        get = members.get
+        out: list[int] = []
         for req in requests:
+            # Forget what left the retention before deciding (a request's own additions are at
+            # now_us, after the horizon: trimming request by request leaves what one pass would).
             for check in req.checks:
-                listed = members.get(check.key)
+                listed = get(check.key)
                 if listed and listed[0][0] <= horizon:
                     listed[:] = [e for e in listed if e[0] > horizon]
-        return [cap_decide(members, req, now_us) for req in requests]
+            out.append(cap_decide(members, req, now_us))
+        return out
 
     async def release(self, requests: Sequence[CapRequest]) -> None:
         for req in requests:

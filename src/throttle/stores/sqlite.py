@@ -17,7 +17,7 @@ from pathlib import Path
 
 from channels.errors import TransportError
 from throttle.stores.base import US, CapRequest, RateRequest
-from throttle.stores.core import cap_decide, rate_decide, rate_give_back
+from throttle.stores.core import cap_decide, rate_decide_many, rate_give_back
 
 RESERVATION_GRACE_US = 60 * US
 _PURGE_EVERY = 1024
@@ -98,7 +98,7 @@ class SqliteRateStore:
             rows = self._db.select_in("SELECT token, slot FROM rate_res WHERE token IN ({})", tokens)
             reserved = {str(t): int(s) for t, s in rows}  # type: ignore[call-overload]
             before = dict(reserved)
-            waits = [rate_decide(tats, reserved, r, now_us, max_wait_us) for r in requests]
+            waits = rate_decide_many(tats, reserved, requests, now_us, max_wait_us)
             conn.executemany(
                 "INSERT INTO rate_tat (name, tat) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET tat = excluded.tat",
