@@ -47,7 +47,10 @@ class SmppTransport(asyncio.Protocol):
         events = self.conn.receive_data(data, self._loop.time())
         if events:
             self._on_events(events)
-        self.flush()
+        # Written at the end of this loop turn, not now: the senders this read woke up (their
+        # window credit or batch future) run first in the same turn, so their new requests leave
+        # in the same write as these answers (one send() syscall instead of two per read).
+        self.schedule_flush()
         self.rearm()
 
     def connection_lost(self, exc: Exception | None) -> None:
