@@ -28,9 +28,19 @@ from channels.content import Mms
 from channels.errors import ChannelClosed, ConnectTimeout, ContentRejected, OutcomeUnknown, TransportError
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.mm7.config import Mm7Config, config_from_url
+from channels.mm7.envelope import Address, AddressKind
 from channels.mm7.mime import RenderedMm, new_boundary
 from channels.mm7.receiver import Mm7Receiver
-from channels.mm7.submit import encode_submit, prepare_content, read_submit_answer, render_content, submit_req
+from channels.mm7.submit import (
+    SubmitRequest,
+    SubmitTemplate,
+    encode_submit,
+    prepare_content,
+    read_submit_answer,
+    render_content,
+    submit_req,
+    template_key,
+)
 from channels.results import Event, SendResult
 
 log = structlog.get_logger(__name__)
@@ -69,6 +79,8 @@ class Mm7Client:
         self._events: asyncio.Queue[Event | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._receiver: Mm7Receiver | None = None
         self._cache: tuple[Mms, RenderedMm] | None = None
+        # the current content's requests as templates, per template_key (None: write each one)
+        self._templates: dict[tuple[str | None, bool, AddressKind], SubmitTemplate | None] = {}
         self._start_lock = asyncio.Lock()
         self._started = False
         self._closed = False
@@ -140,7 +152,25 @@ class Mm7Client:
             return cached[1]
         rendered = render_content(prepare_content(mms, self.config.size_limit), self.config, self._boundary)
         self._cache = (mms, rendered)
+        self._templates.clear()
         return rendered
+
+    def _request(self, message: Message, content: RenderedMm, tid: str) -> SubmitRequest:
+        """The HTTP request for ``message``: spliced into its campaign's template when it has one,
+        else (and to make the template) written by ``submit_req`` and ``encode_submit``."""
+        now = self._clock.now()
+        to = Address.guess(message.to)
+        key = template_key(message, to)
+        if key not in self._templates:
+            req = submit_req(message, self.config, now)
+            self._templates[key] = SubmitTemplate.of(req, content, self.config, self._outer_boundary)
+        template = self._templates[key]
+        if template is not None:
+            request = template.request(tid, to.value, now)
+            if request is not None:
+                return request
+        return encode_submit(submit_req(message, self.config, now), content, self.config, tid,
+                             self._outer_boundary)
 
     async def send(self, message: Message) -> SendResult:
         """Submit one MMS; returns when the MMSC accepted it (remote id = its MessageID)."""
@@ -151,9 +181,7 @@ class Mm7Client:
         content = self._content(message.content)
         if not self._started:
             await self.start()
-        tid = f"{self._tid_prefix}-{next(self._tids)}"
-        req = submit_req(message, self.config, self._clock.now())
-        request = encode_submit(req, content, self.config, tid, self._outer_boundary)
+        request = self._request(message, content, f"{self._tid_prefix}-{next(self._tids)}")
         status, ctype, body = await self._post(request.content_type, request.body)
         message_id = read_submit_answer(status, ctype, body)
         log.debug("mm7.submit.completed", message_id=message.id, remote_id=message_id,

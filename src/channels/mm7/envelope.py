@@ -167,6 +167,8 @@ def read_envelope(xml: bytes) -> RawEnvelope:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise Mm7FormatError(f"envelope: not well-formed XML ({exc})") from exc
+    except (LookupError, ValueError) as exc:  # an XML declaration naming an encoding expat cannot read
+        raise Mm7FormatError(f"envelope: unreadable encoding ({exc})") from exc
     if local(root.tag) != "Envelope":
         raise Mm7FormatError(f"envelope: root element is {local(root.tag)}, not Envelope")
     body = child(root, "Body")

@@ -9,9 +9,11 @@ so they cannot drift apart. Pure: values in, bytes out.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Protocol, Self
 
 from channels.mm7.envelope import (
@@ -40,12 +42,15 @@ from channels.mm7.envelope import (
     text_of,
     write_address,
 )
-from channels.mm7.profiles import Mm7Profile
+from channels.mm7.profiles import MM7_NS_PREFIX, Mm7Profile
 from channels.mm7.responses import DeliverRsp, DeliveryReportRsp, Fault, Status, SubmitRsp
+from channels.mm7.status import SUCCESS
+from channels.mm7.template import Template, marker
 
 __all__ = [
     "AnyDocument", "Decoded", "DeliverReq", "DeliverRsp", "DeliveryReportReq", "DeliveryReportRsp",
-    "Document", "Fault", "Status", "SubmitReq", "SubmitRsp", "decode", "decode_body", "encode",
+    "Document", "Fault", "Status", "SubmitReq", "SubmitRsp", "SubmitShape", "build_shape", "decode",
+    "decode_body", "decode_tree", "encode", "shape_key", "submit_shape",
 ]
 
 UNSUPPORTED_OPERATION = 4003
@@ -95,10 +100,19 @@ _ADDRESS_KINDS = {k.value: k for k in AddressKind}
 
 
 def _address_element(el: ET.Element) -> Address:
-    value = (el.text or "").strip()
+    return _address(el.text or "", local(el.tag))
+
+
+def _address(text: str, kind: str) -> Address:
+    value = text.strip()
     if not value:
-        raise Mm7FormatError(f"Recipients: empty {local(el.tag)}")
-    return Address(value, _ADDRESS_KINDS[local(el.tag)])
+        raise Mm7FormatError(f"Recipients: empty {kind}")
+    return Address(value, _ADDRESS_KINDS[kind])
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    """TimeStamp's stripped text as a time (None when absent or empty)."""
+    return parse_time(text, "TimeStamp") if text else None
 
 
 def _write_content(w: XmlWriter, href: str | None, allow_adaptations: bool | None) -> None:
@@ -185,7 +199,7 @@ class SubmitReq:
             service_code=stripped(kids.get("ServiceCode")),
             linked_id=stripped(kids.get("LinkedID")),
             message_class=stripped(kids.get("MessageClass")),
-            timestamp=parse_time(ts, "TimeStamp") if ts else None,
+            timestamp=_timestamp(ts),
             earliest_delivery=parse_expiry(edt, "EarliestDeliveryTime") if edt else None,
             expiry=parse_expiry(exp, "ExpiryDate") if exp else None,
             delivery_report=parse_bool(stripped(kids.get("DeliveryReport")), "DeliveryReport"),
@@ -323,6 +337,16 @@ class Decoded:
 
 def encode(doc: Document, profile: Mm7Profile, transaction_id: str) -> bytes:
     """One SOAP envelope holding ``doc`` in ``profile``'s namespace and MM7Version."""
+    answer = _answer_values(doc)
+    if answer is not None:
+        xml = answer[0].template.fill((profile.release, profile.version, transaction_id, *answer[1]))
+        if xml is not None:
+            return xml
+    return _write(doc, profile, transaction_id)
+
+
+def _write(doc: Document, profile: Mm7Profile, transaction_id: str) -> bytes:
+    """:func:`encode` by the writer (what every template is cut from)."""
     w = XmlWriter()
     open_envelope(w, profile, transaction_id)
     doc.write(w, profile)
@@ -338,6 +362,14 @@ def decode_body(raw: RawEnvelope) -> AnyDocument:
 
 
 def decode(xml: bytes) -> Decoded:
+    """Any MM7 envelope as a document: a success answer as we write it by its template, the rest
+    (and whatever the template does not recognise) by :func:`decode_tree`."""
+    fast = _read_answer(xml)
+    return fast if fast is not None else decode_tree(xml)
+
+
+def decode_tree(xml: bytes) -> Decoded:
+    """:func:`decode` through ElementTree: the general reader, and the reference of the fast path."""
     raw = read_envelope(xml)
     doc = decode_body(raw)
     body = raw.body
@@ -345,3 +377,112 @@ def decode(xml: bytes) -> Decoded:
         detail = child(body, "detail")
         body = detail[0] if detail is not None and len(detail) else body
     return Decoded(raw.namespace, raw.transaction_id, text_of(body, "MM7Version") or "", doc)
+
+
+# -- the per-message fast path (channels.mm7.template) ----------------------------------------------
+#
+# The documents a gateway exchanges once per message are written and read as templates cut from
+# the writer above: a success SubmitRsp or DeliveryReportRsp (the answers), and a SubmitReq to one
+# recipient (SubmitShape). What a template does not take (another status, a value to escape, a
+# document written another way) goes through the writer and ElementTree, with the same result.
+
+_OK = Status.of(SUCCESS)
+# Holes 0-2 of every answer: the namespace's release (twice: Header and Body), MM7Version, TransactionID.
+_MARKED = Mm7Profile(release=marker(0), version=marker(1), max_size=0)
+_RELEASE = {0: r"[0-9A-Za-z._-]"}  # what a release name is made of (profiles.release_of)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A success answer as a template; ``make`` builds the document from the holes after hole 2."""
+
+    kind: type[SubmitRsp | DeliveryReportRsp]
+    template: Template
+    make: Callable[[Sequence[str]], SubmitRsp | DeliveryReportRsp]
+
+
+def _answer(make: Callable[[Sequence[str]], SubmitRsp | DeliveryReportRsp], extra: int) -> _Answer:
+    markers = [marker(i) for i in range(3 + extra)]
+    doc = make(markers[3:])
+    template = Template.cut(_write(doc, _MARKED, markers[2]), [m.encode() for m in markers], {0: 2}, _RELEASE)
+    assert template is not None, "the writer no longer writes a marker once"
+    return _Answer(type(doc), template, make)
+
+
+_ANSWERS = (
+    _answer(lambda v: SubmitRsp(status=_OK, message_id=v[0].strip()), 1),
+    _answer(lambda v: DeliveryReportRsp(status=_OK), 0),
+)
+
+
+def _answer_values(doc: Document) -> tuple[_Answer, tuple[str, ...]] | None:
+    """The template that writes ``doc`` and its values after hole 2 (None: not a templated answer)."""
+    if isinstance(doc, SubmitRsp) and doc.status == _OK and doc.message_id is not None:
+        return _ANSWERS[0], (doc.message_id,)
+    if isinstance(doc, DeliveryReportRsp) and doc.status == _OK:
+        return _ANSWERS[1], ()
+    return None
+
+
+def _read_answer(xml: bytes) -> Decoded | None:
+    """A success answer written as we write it, read without ElementTree (the values as its readers
+    take them: stripped)."""
+    for a in _ANSWERS:
+        values = a.template.match(xml)
+        if values is not None:
+            release, version, tid, *rest = values
+            return Decoded(MM7_NS_PREFIX + release, tid.strip(), version.strip(), a.make(rest))
+    return None
+
+
+_MARK_TIME = datetime(1111, 11, 11, 11, 11, 11, tzinfo=UTC)  # a TimeStamp no real request carries
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitShape:
+    """A SubmitReq to one recipient, written once with TransactionID, the recipient and TimeStamp as
+    holes: what a campaign's requests share. The client writes its requests from it; the MMSC reads
+    a peer's requests with it once one of them, read the general way, re-wrote to the same bytes."""
+
+    template: Template
+    req: SubmitReq  # the other fields
+    profile: Mm7Profile
+
+    def write(self, transaction_id: str, to: str, when: datetime) -> bytes | None:
+        """The request to ``to`` at ``when``; None when a value is not plain (write it the general way)."""
+        return self.template.fill((transaction_id, to, format_time(when, self.profile)))
+
+    def read(self, xml: bytes) -> tuple[str, SubmitReq] | None:
+        """(TransactionID, SubmitReq) of a request written from this shape, else None."""
+        values = self.template.match(xml)
+        if values is None:
+            return None
+        tid, to, when = values
+        try:
+            address, timestamp = _address(to, self.req.to[0].kind.value), _timestamp(when.strip())
+        except Mm7FormatError:
+            return None  # ElementTree's reading raises it
+        return tid.strip(), replace(self.req, to=(address,), timestamp=timestamp)
+
+
+def build_shape(req: SubmitReq, profile: Mm7Profile, wrap: Callable[[bytes], bytes]) -> SubmitShape | None:
+    """``req``'s shape (its ``to`` value and ``timestamp`` aside), its envelope passed through ``wrap``
+    (line ends, the MIME around it); None for several recipients or no TimeStamp."""
+    if len(req.to) != 1 or req.cc or req.bcc or req.timestamp is None:
+        return None
+    marked = replace(req, to=(Address(marker(1), req.to[0].kind),), timestamp=_MARK_TIME)
+    xml = wrap(_write(marked, profile, marker(0)))
+    markers = [marker(0).encode(), marker(1).encode(), format_time(_MARK_TIME, profile).encode()]
+    template = Template.cut(xml, markers)
+    return None if template is None else SubmitShape(template, marked, profile)
+
+
+# Cached per shape (a peer's requests share a few): pass ``req`` through :func:`shape_key` first.
+submit_shape = functools.lru_cache(maxsize=64)(build_shape)
+
+
+def shape_key(req: SubmitReq) -> SubmitReq:
+    """``req`` with the fields a :class:`SubmitShape` leaves open set to fixed values (a cache key)."""
+    if len(req.to) != 1 or req.timestamp is None:
+        return req
+    return replace(req, to=(Address("", req.to[0].kind),), timestamp=_MARK_TIME)

@@ -185,6 +185,12 @@ def render_mm(content: MmContent, *, content_id: str = "mm", brackets: bool = Tr
     return RenderedMm(_flatten(entity), content.size)
 
 
+def crlf(xml: bytes) -> bytes:
+    """XML with CRLF line ends, as the envelope travels in its 8bit text part: XML does not care
+    about line ends (XML 1.0 §2.11)."""
+    return xml.replace(b"\n", b"\r\n") if b"\r" not in xml else _ANY_EOL.sub(b"\r\n", xml)
+
+
 def encode_soap(
     envelope: bytes,
     content: MmContent | RenderedMm | None,
@@ -209,8 +215,7 @@ def encode_soap(
         outer = new_boundary().encode("ascii")
     start = _cid(envelope_id, brackets)
     ctype = f'multipart/related; boundary="{outer.decode()}"; type="text/xml"; start="{start}"'
-    # XML does not care about line ends (XML 1.0 §2.11): CRLF them as the 8bit text part wants.
-    xml = envelope.replace(b"\n", b"\r\n") if b"\r" not in envelope else _ANY_EOL.sub(b"\r\n", envelope)
+    xml = crlf(envelope)
     body = b"".join((
         b"--", outer, b"\r\nContent-Type: text/xml; charset=utf-8\r\nContent-ID: ", start.encode("ascii"),
         b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", xml,

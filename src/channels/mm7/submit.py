@@ -25,8 +25,8 @@ from channels.errors import (
 )
 from channels.message import Message
 from channels.mm7.config import Mm7Config
-from channels.mm7.envelope import Address, Mm7FormatError
-from channels.mm7.messages import Fault, SubmitReq, SubmitRsp, decode, encode
+from channels.mm7.envelope import Address, AddressKind, Mm7FormatError
+from channels.mm7.messages import Fault, SubmitReq, SubmitRsp, SubmitShape, build_shape, decode, encode
 from channels.mm7.mime import MmContent, RenderedMm, encode_soap, new_boundary, render_mm, split_soap
 from channels.mm7.mm import build_mm, content_problems
 from channels.mm7.status import error_for, is_success
@@ -64,7 +64,8 @@ def prepare_content(mms: Mms, limit: int) -> MmContent:
 
 
 def submit_req(message: Message, config: Mm7Config, now: datetime) -> SubmitReq:
-    """The SubmitReq for one message (TS 23.140 §8.7.1)."""
+    """The SubmitReq for one message (TS 23.140 §8.7.1). Besides ``now`` and the recipient it reads
+    the content and :func:`template_key`'s fields: keep the two in step."""
     mms = message.content
     assert isinstance(mms, Mms)
     sender = message.sender or config.sender
@@ -101,6 +102,51 @@ def encode_submit(
     ctype, body = encode_soap(xml, content, content_id=CONTENT_ID, brackets=config.profile.cid_brackets,
                               boundary=boundary)
     return SubmitRequest(ctype, body)
+
+
+def template_key(message: Message, to: Address) -> tuple[str | None, bool, AddressKind]:
+    """What, besides its content, makes one message's SubmitReq differ from another's in more than the
+    recipient's address and the TimeStamp (the fields of ``message`` :func:`submit_req` reads)."""
+    return message.sender, message.want_receipt, to.kind
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitTemplate:
+    """A campaign's HTTP request written once (:class:`~channels.mm7.messages.SubmitShape`, MIME and
+    MM around it): per message only TransactionID, the recipient and TimeStamp are spliced in."""
+
+    content_type: str
+    shape: SubmitShape
+    outer: str  # the boundary around the envelope
+
+    @classmethod
+    def of(cls, req: SubmitReq, content: RenderedMm, config: Mm7Config, boundary: Callable[[], str]) -> (
+        SubmitTemplate | None
+    ):
+        """The template of ``req``'s shape; None where :func:`encode_submit` would not write the same
+        bytes for every message (no fixed boundary, or a shape without one)."""
+        outer = boundary()
+        if outer != boundary():
+            return None  # a fresh boundary per request: nothing to reuse
+        types: list[str] = []
+
+        def wrap(xml: bytes) -> bytes:
+            ctype, body = encode_soap(xml, content, content_id=CONTENT_ID,
+                                      brackets=config.profile.cid_brackets, boundary=lambda: outer)
+            types.append(ctype)
+            return body
+
+        shape = build_shape(req, config.profile, wrap)
+        if shape is None or f'boundary="{outer}"' not in types[0]:
+            return None  # encode_soap drew another boundary: it occurs in the MM
+        return cls(types[0], shape, outer)
+
+    def request(self, transaction_id: str, to: str, now: datetime) -> SubmitRequest | None:
+        """``encode_submit``'s request for one message, or None (then write it that way)."""
+        if self.outer in to or self.outer in transaction_id:
+            return None  # encode_soap would draw another boundary (RFC 2046 §5.1.1)
+        body = self.shape.write(transaction_id, to, now)
+        return None if body is None else SubmitRequest(self.content_type, body)
 
 
 def _http_error(http_status: int) -> ChannelsError:
