@@ -72,19 +72,25 @@ def rate_give_back(tats: dict[str, int], req: RateRequest, now: int) -> None:
             tats[b.name] = max(now, tat - req.cost * b.interval_us)
 
 
-def cap_decide(entries: dict[str, list[tuple[int, str]]], req: CapRequest, now: int) -> int:
-    """One request against its checks. ``entries[key]`` lists (ts, member), oldest first, already
-    trimmed to the retention horizon. Returns 0 and appends the member everywhere, or the wait (µs)
+Members = tuple[tuple[int, str], ...]  # (ts, member), oldest first
+
+
+def cap_decide(entries: dict[str, Members], req: CapRequest, now: int) -> int:
+    """One request against its checks. ``entries[key]`` holds (ts, member), oldest first, already
+    trimmed to the retention horizon. Returns 0 and adds the member everywhere, or the wait (µs)
     until the fullest check frees a place. A member already counted under a key is not counted
-    again there."""
+    again there. Entries are tuples, replaced on change: a store keeps one per subscriber and
+    scope, and tuples of numbers and strings leave the garbage collector's tracking, lists never."""
     wait = 0
-    fresh: list[list[tuple[int, str]]] = []
+    member = req.member
+    fresh: list[str] = []
     for check in req.checks:
-        listed = entries.setdefault(check.key, [])
+        key = check.key
+        listed = entries.setdefault(key, ())
         if not listed and check.limit:  # not contacted within the retention: nothing to count
-            fresh.append(listed)
+            fresh.append(key)
             continue
-        if any(m == req.member for _, m in listed):
+        if any(m == member for _, m in listed):
             continue
         since = now - check.max_age_us
         window = [ts for ts, _ in listed if ts > since]
@@ -94,9 +100,10 @@ def cap_decide(entries: dict[str, list[tuple[int, str]]], req: CapRequest, now: 
             else:
                 oldest = window[len(window) - check.limit] if check.limit else now
                 wait = max(wait, oldest + check.max_age_us - now)
-        fresh.append(listed)
+        fresh.append(key)
     if wait:
         return wait
-    for listed in fresh:
-        listed.append((now, req.member))
+    entry = ((now, member),)
+    for key in fresh:
+        entries[key] += entry
     return 0

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from throttle.stores.base import US, CapRequest, RateRequest
-from throttle.stores.core import cap_decide, rate_decide_many, rate_give_back
+from throttle.stores.core import Members, cap_decide, rate_decide_many, rate_give_back
 
 RESERVATION_GRACE_US = 60 * US  # a reserved slot nobody came back for is forgotten after this
 
@@ -78,7 +78,7 @@ class MemoryIdempotencyStore:
 
 class MemoryCapStore:
     def __init__(self) -> None:
-        self._members: dict[str, list[tuple[int, str]]] = {}  # key → [(ts, member)] oldest first
+        self._members: dict[str, Members] = {}  # key → ((ts, member), ...) oldest first
 
     async def reserve(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
         horizon = now_us - retention_us
@@ -91,7 +91,7 @@ class MemoryCapStore:
             for check in req.checks:
                 listed = get(check.key)
                 if listed and listed[0][0] <= horizon:
-                    listed[:] = [e for e in listed if e[0] > horizon]
+                    members[check.key] = tuple([e for e in listed if e[0] > horizon])
             out.append(cap_decide(members, req, now_us))
         return out
 
@@ -100,7 +100,7 @@ class MemoryCapStore:
             for check in req.checks:
                 listed = self._members.get(check.key)
                 if listed:
-                    listed[:] = [e for e in listed if e[1] != req.member]
+                    self._members[check.key] = tuple([e for e in listed if e[1] != req.member])
 
 
 class MemoryOptOutStore:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from channels.errors import TransportError
 from throttle.stores.base import US, CapRequest, RateRequest
-from throttle.stores.core import cap_decide, rate_decide_many, rate_give_back
+from throttle.stores.core import Members, cap_decide, rate_decide_many, rate_give_back
 
 RESERVATION_GRACE_US = 60 * US
 _PURGE_EVERY = 1024
@@ -164,9 +164,10 @@ class SqliteCapStore:
             rows = self._db.select_in(
                 "SELECT key, ts, member FROM caps WHERE key IN ({}) ORDER BY ts, member", keys
             )
-            entries: dict[str, list[tuple[int, str]]] = {k: [] for k in keys}
+            loaded: dict[str, list[tuple[int, str]]] = {k: [] for k in keys}
             for key, ts, member in rows:
-                entries[str(key)].append((int(ts), str(member)))  # type: ignore[call-overload]
+                loaded[str(key)].append((int(ts), str(member)))  # type: ignore[call-overload]
+            entries: dict[str, Members] = {k: tuple(v) for k, v in loaded.items()}
             sizes = {k: len(v) for k, v in entries.items()}
             waits = [cap_decide(entries, r, now_us) for r in requests]
             added = [(k, m, ts) for k, v in entries.items() for ts, m in v[sizes[k] :]]
