@@ -11,15 +11,18 @@ Kannel's quirks: PROTOCOLS.md §5.1. Pure: XML and MIME via the standard library
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
 from channels.errors import InvalidRecipient, RemoteProtocolError
+from channels.mm7.template import Template, marker
 
 # Re-exported: the code tables and the multipart body belong to the PAP codec's surface.
 from channels.wap.pap_body import PAP_CONTROL_TYPE as PAP_CONTROL_TYPE
@@ -171,8 +174,82 @@ def _result(code: int, desc: str | None) -> str:
 
 
 def render(doc: PapDocument) -> bytes:
-    """The document as a PAP 2.0 XML entity."""
+    """The document as a PAP 2.0 XML entity (a push-message or push-response by its shape's template
+    when its values are plain)."""
+    holes = _holes(doc)
+    if holes is not None:
+        shape = _shape(holes[0])
+        data = shape.fill(holes[1]) if shape is not None else None
+        if data is not None:
+            return data
+    return _write(doc)
+
+
+def _write(doc: PapDocument) -> bytes:
+    """:func:`render` by the writer (what every template is cut from)."""
     return f'<?xml version="1.0"?>\n{PAP_DOCTYPE}\n<pap>{_render_body(doc)}</pap>'.encode()
+
+
+# -- the per-push fast path (channels.mm7.template) ------------------------------------------------
+#
+# A push-message to one address and a push-response differ from push to push only in the push-id
+# and the address or reply-time. Their *shape* (the document with those as holes) is written once by
+# the writer above and cut into a template: render fills it; parse matches it against the shapes it
+# learned from documents it parsed with ElementTree and the shape re-writes byte for byte. What a
+# template does not take (non-plain values, documents written another way) goes the general way.
+
+_MARK_TIME = datetime(1111, 11, 11, 11, 11, 11, tzinfo=UTC)  # a time no document carries
+_MARKERS = (marker(0).encode(), marker(1).encode(), format_time(_MARK_TIME).encode())
+
+
+def _holes(doc: PapDocument) -> tuple[PushMessage | PushResponse, tuple[str, str]] | None:
+    """``doc``'s shape (its holes marked) and the values of its holes; None if it has no shape."""
+    if isinstance(doc, PushMessage) and len(doc.addresses) == 1:
+        return replace(doc, push_id=marker(0), addresses=(marker(1),)), (doc.push_id, doc.addresses[0])
+    if isinstance(doc, PushResponse) and doc.reply_time is not None:
+        marked = replace(doc, push_id=marker(0), reply_time=_MARK_TIME)
+        return marked, (doc.push_id, format_time(doc.reply_time))
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(marked: PushMessage | PushResponse) -> Template | None:
+    markers = _MARKERS[:2] if isinstance(marked, PushMessage) else (_MARKERS[0], _MARKERS[2])
+    return Template.cut(_write(marked), markers)
+
+
+def _from_holes(marked: PushMessage | PushResponse, values: tuple[str, ...]) -> PapDocument | None:
+    """The document a shape's holes make, read as the parsers below read them (None: let them)."""
+    push_id, other = values
+    if isinstance(marked, PushMessage):
+        if not push_id or not other:
+            return None  # _required refuses it
+        return replace(marked, push_id=push_id, addresses=(other,))
+    try:
+        return replace(marked, push_id=push_id, reply_time=parse_time(other))
+    except RemoteProtocolError:
+        return None
+
+
+_LEARNED: deque[PushMessage | PushResponse] = deque(maxlen=8)  # shapes seen, newest first
+
+
+def _read_learned(data: bytes) -> PapDocument | None:
+    for marked in _LEARNED:
+        shape = _shape(marked)
+        values = shape.match(data) if shape is not None else None
+        if values is not None:
+            return _from_holes(marked, values)
+    return None
+
+
+def _learn(doc: PapDocument, data: bytes) -> None:
+    holes = _holes(doc)
+    if holes is None or holes[0] in _LEARNED:
+        return
+    shape = _shape(holes[0])
+    if shape is not None and shape.fill(holes[1]) == data:
+        _LEARNED.appendleft(holes[0])
 
 
 def _render_body(doc: PapDocument) -> str:
@@ -245,10 +322,22 @@ def _render_push_message(doc: PushMessage) -> str:
 
 def parse(data: bytes) -> PapDocument:
     """Parse a PAP entity (1.0 or 2.0 DOCTYPE); malformed input raises RemoteProtocolError."""
+    fast = _read_learned(data)
+    if fast is not None:
+        return fast
+    doc = parse_tree(data)
+    _learn(doc, data)
+    return doc
+
+
+def parse_tree(data: bytes) -> PapDocument:
+    """:func:`parse` through ElementTree: the general reader, and the reference of the fast path."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise RemoteProtocolError(f"PAP: malformed XML: {exc}", status=2000) from exc
+    except (LookupError, ValueError) as exc:  # an XML declaration naming an encoding expat cannot read
+        raise RemoteProtocolError(f"PAP: unreadable encoding: {exc}", status=2000) from exc
     if root.tag != "pap" or len(root) != 1:
         raise RemoteProtocolError("PAP: expected <pap> with one element", status=2000)
     node = root[0]
