@@ -11,6 +11,7 @@ from channels import (
     AuthenticationError,
     ChannelKind,
     ConfigurationError,
+    ContentRejected,
     DeliveryState,
     InvalidRecipient,
     Message,
@@ -20,6 +21,7 @@ from channels import (
     TextEncoding,
 )
 from channels.receipts import IdProfile
+from channels.smpp import pdu as codec
 from channels.smpp import status as st
 from channels.smpp.client import PartiallyAccepted, SmppClient, _collect
 from channels.smpp.concat import ConcatMethod
@@ -191,3 +193,29 @@ async def test_bind_with_retry_backs_off_then_gives_up_or_raises_at_once() -> No
     with pytest.raises(AuthenticationError):
         await bind_with_retry(wrong_password, name="t", attempts=None, initial=0.001, maximum=0.002)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "encoding"),
+    [
+        ("smpp://u:p@h", "Spring offer: reply 88", None),
+        ("smpp://u:p@h", "long " * 80, None),  # UDH8, 3 parts
+        ("smpp://u:p@h?concat=udh16", "中" * 71, None),
+        ("smpp://u:p@h?concat=sar&registered_delivery=2", "x" * 200, None),
+        ("smpp://u:p@h?concat=payload", "y" * 400, None),
+        ("smpp://u:p@h", "café", TextEncoding.LATIN1),
+    ],
+)
+def test_encoded_parts_are_the_parts_encoded(url: str, body: str, encoding: TextEncoding | None) -> None:
+    # Two clients with the same configuration: each allocates the same concatenation references.
+    message = sms(body, encoding=encoding)
+    pdus = SmppClient.from_url(url).parts_of(message)
+    encoded = SmppClient.from_url(url).encoded_parts(message)
+    assert encoded == [codec.encoded(p) for p in pdus]
+    assert all(e.command_id == CommandId.SUBMIT_SM for e in encoded)
+
+
+def test_a_part_that_cannot_be_encoded_is_content_rejected_naming_the_field() -> None:
+    client = SmppClient.from_url("smpp://u:p@h")
+    with pytest.raises(ContentRejected, match="source_addr"):
+        client.encoded_parts(sms("hi", sender="Ωmega-sender"))

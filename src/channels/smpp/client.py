@@ -39,7 +39,7 @@ from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ReceiptValues, read_receipt
 from channels.smpp.encoding import encode_text
 from channels.smpp.link import Request, SmppLink
-from channels.smpp.pdu import Pdu, PduError
+from channels.smpp.pdu import Encoded, Pdu, PduError
 from channels.smpp.pool import BindPool
 from channels.smpp.status import error_for
 from channels.smpp.transport import SmppTransport
@@ -183,6 +183,24 @@ class SmppClient:
 
     def parts_of(self, message: Message) -> list[Pdu]:
         """The submit_sm PDUs of ``message`` (one per part), as :meth:`send` would send them."""
+        return [
+            Pdu(C.SUBMIT_SM, 0, 0, params, dict(tlvs)) for params, tlvs in self._submit_values(message)
+        ]
+
+    def encoded_parts(self, message: Message) -> list[Encoded]:
+        """:meth:`parts_of`, encoded: what :meth:`send` and :meth:`send_batch` keep in flight (bytes,
+        not a Pdu with its dicts). Raises ConfigurationError, ContentRejected (text too long, or a
+        field that does not encode, named)."""
+        try:
+            return [
+                Encoded(C.SUBMIT_SM, codec.encode_params(C.SUBMIT_SM, params, tlvs))
+                for params, tlvs in self._submit_values(message)
+            ]
+        except PduError as exc:
+            raise ContentRejected(f"message {message.id}: {exc}", code=exc.status) from exc
+
+    def _submit_values(self, message: Message) -> list[tuple[dict[str, Any], dict[int, bytes]]]:
+        """Each part's submit_sm fields and TLVs."""
         content = message.content
         if not isinstance(content, Text):
             raise ConfigurationError(f"SMPP channel sends Text, not {type(content).__name__}")
@@ -202,15 +220,14 @@ class SmppClient:
         common["destination_addr"] = destination
         common["registered_delivery"] = cfg.registered_delivery if message.want_receipt else 0
         common["data_coding"] = encoded.data_coding
+        if len(segments) == 1:  # the usual case: the copy made for this message is the part's own
+            seg = segments[0]
+            common["esm_class"] = seg.esm_class
+            common["short_message"] = seg.short_message
+            return [(common, seg.tlvs)]
+        # Every name is a submit_sm field (checked once, in _submit_fields): no codec.make here.
         return [
-            # Every name is a submit_sm field (checked once, in _submit_fields): no codec.make here.
-            Pdu(
-                C.SUBMIT_SM,
-                0,
-                0,
-                {**common, "esm_class": seg.esm_class, "short_message": seg.short_message},
-                dict(seg.tlvs),
-            )
+            ({**common, "esm_class": seg.esm_class, "short_message": seg.short_message}, seg.tlvs)
             for seg in segments
         ]
 
@@ -237,10 +254,7 @@ class SmppClient:
     async def send(self, message: Message) -> SendResult:
         """Submit an SMS (split into parts when long) over one bind; returns when every part is
         accepted. Parts answered with a transient status are resent by the bind, alone."""
-        try:
-            pdus = [codec.encoded(p) for p in self.parts_of(message)]  # as send_batch: bytes in flight
-        except PduError as exc:
-            raise ContentRejected(f"message {message.id}: {exc}", code=exc.status) from exc
+        pdus = self.encoded_parts(message)
         link = self.pool.pick()
         answers: list[Pdu | BaseException]
         if len(pdus) == 1:
@@ -271,12 +285,9 @@ class SmppClient:
             try:
                 # Encoded now: a message waiting for its answers holds bytes, not Pdu dicts, and
                 # one that cannot be encoded is refused before any of its parts goes out.
-                parts = [codec.encoded(p) for p in self.parts_of(message)]
+                parts = self.encoded_parts(message)
             except ChannelsError as exc:
                 out[i] = exc
-                continue
-            except PduError as exc:
-                out[i] = ContentRejected(f"message {message.id}: {exc}", code=exc.status)
                 continue
             owners.append((i, len(pdus), len(parts)))
             pdus.extend(parts)

@@ -14,10 +14,10 @@ re-raise, and ``pdu.py`` falls back to the table walk, which produces the precis
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-Encoder = Callable[[dict[str, Any]], bytes]
+Encoder = Callable[[Mapping[str, Any]], bytes]
 Decoder = Callable[[bytes, int, dict[str, Any]], int]
 
 

@@ -427,22 +427,29 @@ def encoded(pdu: Pdu) -> Encoded:
 
 def encode_body(pdu: Pdu) -> bytes:
     """The octets after the header: mandatory fields, then TLVs (what a connection frames itself)."""
-    body = BODIES.get(pdu.command_id)
+    if not pdu.tlvs and pdu.status != 0 and not pdu.params and pdu.command_id & RESPONSE_BIT:
+        return b""  # an error response may omit its body (§4.4.2)
+    return encode_params(pdu.command_id, pdu.params, pdu.tlvs)
+
+
+def encode_params(
+    command_id: int, params: Mapping[str, Any], tlvs: Mapping[int, bytes] | None = None
+) -> bytes:
+    """:func:`encode_body` from the values alone, for a sender that never needs the :class:`Pdu`
+    (the bulk path encodes each submit_sm straight into an :class:`Encoded`)."""
+    body = BODIES.get(command_id)
     if body is None:
-        raise PduError(f"cannot encode unknown command_id {pdu.command_id:#010x}", status=st.ESME_RINVCMDID)
-    params, tlvs = pdu.params, pdu.tlvs
+        raise PduError(f"cannot encode unknown command_id {command_id:#010x}", status=st.ESME_RINVCMDID)
     if not tlvs:  # the common case: one compiled call, nothing to join
-        if pdu.status != 0 and not params and pdu.command_id & RESPONSE_BIT:
-            return b""  # an error response may omit its body (§4.4.2)
-        return _fast_or_walk(pdu.command_id, body, params)
-    parts = [_fast_or_walk(pdu.command_id, body, params)]
+        return _fast_or_walk(command_id, body, params)
+    parts = [_fast_or_walk(command_id, body, params)]
     for tag, value in tlvs.items():
         parts.append(_TLV_HEAD.pack(tag, len(value)))
         parts.append(value)
     return b"".join(parts)
 
 
-def _fast_or_walk(command_id: int, body: tuple[F, ...], params: dict[str, Any]) -> bytes:
+def _fast_or_walk(command_id: int, body: tuple[F, ...], params: Mapping[str, Any]) -> bytes:
     fast = _ENCODERS.get(command_id)
     if fast is not None:
         try:
