@@ -13,6 +13,7 @@ base64), so a GB2312 or UTF-8 text part arrives as it left. Pure: bytes in, byte
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -267,7 +268,9 @@ def _leaves(m: Entity) -> list[Part]:
     return [p for sub in m.parts for p in _leaves(sub)]
 
 
+@functools.lru_cache(maxsize=32)
 def _to_content(m: Entity) -> MmContent:
+    """Cached: the same MM entity (multipart's cache hands back the same one) gives the same MM."""
     start = strip_cid(m.start) if m.parts is not None else None
     return MmContent(parts=tuple(_leaves(m)), start=start)
 

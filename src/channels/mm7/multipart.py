@@ -202,8 +202,15 @@ def _entity(data: bytes, lo: int, hi: int, outer: tuple[str, ...]) -> Entity:
         raise _NotCanonical
     if main == "multipart":
         assert ctype is not None
-        return _multipart(headers, ctype, data, begin, hi, outer)
+        return _nested(headers, ctype, data[begin:hi], outer)
     return Entity(headers, media, data=_decode((cte or "").lower(), data[begin:hi]))
+
+
+@functools.lru_cache(maxsize=32)
+def _nested(headers: tuple[tuple[str, str], ...], ctype: str, body: bytes, outer: tuple[str, ...]) -> Entity:
+    """A multipart nested in another, read once per distinct bytes: a campaign's MM travels in every
+    request beside an envelope that changes (entities are frozen; a refusal raises, uncached)."""
+    return _multipart(headers, ctype, body, 0, len(body), outer)
 
 
 def _fields(block: bytes) -> tuple[tuple[str, str], ...]:
