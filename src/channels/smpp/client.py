@@ -93,6 +93,8 @@ class SmppClient:
         self.clock = clock
         self.deliver_hook = deliver_hook
         self.pool = BindPool(config, self._on_deliver)
+        for link in self.pool.links:
+            link.fast_filter = self._is_fast_receipt
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._sink: EventSink | None = None
         self._refs = RefAllocator()
@@ -327,6 +329,12 @@ class SmppClient:
                 self._events.put_nowait(None)
                 break
             sink(event)
+
+    def _is_fast_receipt(self, pdu: Pdu) -> bool:
+        """What the links' fast path may take (:mod:`channels.smpp.fastpath`): a delivery receipt,
+        unless a deliver_hook wants to see every deliver_sm first."""
+        esm = pdu.params.get("esm_class") or 0
+        return self.deliver_hook is None and esm & EsmClass.TYPE_MASK in _RECEIPT_TYPES
 
     def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
         if self.deliver_hook is not None and self.deliver_hook(pdu):

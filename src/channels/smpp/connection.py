@@ -12,8 +12,9 @@ error response for a malformed body. A bad command_length cannot be resynchronis
 the connection moves to CLOSED (PROTOCOLS.md §1.1).
 
 An owner may take its commonest frames itself, before they are decoded (:attr:`frame_hook`, with
-:meth:`settle_response` and :meth:`respond_ok_to`): the SMSC simulator's fast path does. Our client
-sets no hook, and every frame goes the way described above.
+:meth:`settle_response`, :meth:`take_response` and :meth:`respond_ok_to`): the SMSC simulator's fast
+path does (:mod:`simulators.smsc_fast`), and so does our client's (:mod:`channels.smpp.fastpath`).
+Every other frame goes the way described above.
 """
 
 from __future__ import annotations
@@ -222,6 +223,7 @@ Event = (
 )
 
 _KEEPALIVE = object()
+NOT_WAITING = object()  # take_response: no windowed request of that type waits on the sequence
 
 
 class SmppConnection:
@@ -468,6 +470,12 @@ class SmppConnection:
         request it answers is forgotten and its window credit returned, as on ResponseReceived, with
         no decoding and no event. False, with nothing changed, unless a windowed request of that
         type waits on ``sequence``: then the frame is decoded and any violation reported as usual."""
+        return self.take_response(command_id, sequence) is not NOT_WAITING
+
+    def take_response(self, command_id: int, sequence: int) -> Any:
+        """:meth:`settle_response` that returns the request's context (what ResponseReceived would
+        carry), or :data:`NOT_WAITING` with nothing changed: the client's fast path answers its
+        submit_sm this way (:mod:`channels.smpp.fastpath`)."""
         entry = self._pending.get(sequence)
         if (
             entry is None
@@ -475,10 +483,10 @@ class SmppConnection:
             or entry[0] in _NOT_WINDOWED
             or entry[0] in BIND_MODE
         ):
-            return False
+            return NOT_WAITING
         del self._pending[sequence]
         self._windowed -= 1
-        return True
+        return entry[2]
 
     def _resolve_failed_response(self, sequence: int, events: list[Event]) -> None:
         entry = self._pop_pending(sequence)

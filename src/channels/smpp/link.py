@@ -52,6 +52,7 @@ from channels.smpp.connection import (
     UnbindReceived,
 )
 from channels.smpp.constants import CommandId
+from channels.smpp.fastpath import FastFilter, FastPath
 from channels.smpp.pdu import Encoded, Pdu, PduError
 from channels.smpp.rebind import bind_error, bind_with_retry
 from channels.smpp.transport import SmppTransport
@@ -139,6 +140,8 @@ class SmppLink:
         self._held = 0  # credit taken by senders waiting for their pacing slot
         self._idle = asyncio.Event()
         self._idle.set()
+        # Which deliver_sm the fast path may take (channels.smpp.fastpath); None: none of them.
+        self.fast_filter: FastFilter | None = None
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -216,6 +219,7 @@ class SmppLink:
         proto = SmppTransport(
             conn, lambda events: self._on_events(proto, events), lambda exc: self._on_lost(proto)
         )
+        conn.frame_hook = FastPath(self, proto).on_frame
         self._bound = bound = loop.create_future()
         self._binding = proto
         try:
@@ -445,9 +449,7 @@ class SmppLink:
     def _on_events(self, proto: SmppTransport, events: list[Event]) -> None:
         for ev in events:
             if type(ev) is ResponseReceived:  # exact types first: these two are most of the traffic
-                _resolve(ev.context, ev.pdu)
-                if self._credit_waiters or proto is not self.proto or not proto.conn.in_flight:
-                    self._wake()
+                self.on_response(proto, ev.context, ev.pdu)
             elif type(ev) is RequestReceived:
                 self._on_request(proto, ev.pdu)
             elif isinstance(ev, ResponseTimedOut):
@@ -461,6 +463,19 @@ class SmppLink:
                     self._unbound.set_result(None)
             else:
                 self._on_trouble(proto, ev)
+
+    def on_response(self, proto: SmppTransport, context: Any, pdu: Pdu) -> None:
+        """A response to one of our requests (from the events, or the fast path): to whoever waits."""
+        _resolve(context, pdu)
+        if self._credit_waiters or proto is not self.proto or not proto.conn.in_flight:
+            self._wake()
+
+    def deliver(self, pdu: Pdu) -> None:
+        """Hand an answered deliver_sm/data_sm to the client (from the events, or the fast path)."""
+        try:
+            self.on_deliver(pdu, self)
+        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
+            log.exception("smpp.deliver.failed", link=self.name)
 
     def _on_bind_answer(self, proto: SmppTransport, ev: Bound | BindFailed) -> None:
         bound = self._bound
@@ -508,7 +523,4 @@ class SmppLink:
             return
         proto.conn.respond_ok(pdu)
         proto.schedule_flush()
-        try:
-            self.on_deliver(pdu, self)
-        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
-            log.exception("smpp.deliver.failed", link=self.name)
+        self.deliver(pdu)

@@ -1,0 +1,90 @@
+"""The client's fast path: a submit_sm_resp and a delivery receipt taken before the general dispatch.
+
+Under load nearly every PDU our client receives is one of two: the submit_sm_resp accepting a part
+and the deliver_sm carrying a delivery receipt. The general way, each is decoded into a ``Pdu``,
+wrapped in an event (ResponseReceived, RequestReceived), checked against the session state table and
+dispatched by the link by type: layers that cost more than the work itself. The connection offers
+each frame of a read to :meth:`FastPath.on_frame` first (:attr:`SmppConnection.frame_hook`), and it
+takes exactly these:
+
+* a **submit_sm_resp** with command_status 0 whose body is one C-Octet message_id (§4.4.2) answering
+  a submit_sm that waits for it: :meth:`SmppConnection.take_response` hands back the request's
+  context (window credit returned, as the general path does), which gets the answer the general path
+  would give it: a ``Pdu`` holding the message_id, through the link's one response handler;
+* a **deliver_sm** (§4.6.1) on a bind that may receive it, decoded by the codec, that the client's
+  ``fast_filter`` accepts (a delivery receipt, and no deliver_hook waiting to see every deliver_sm,
+  as the USSD adapter does): answered with deliver_sm_resp and handed to the same ``on_deliver``
+  callback as the general path, with the same guard (a failing handler is logged, never kills the
+  link).
+
+Anything else (an error status, a generic_nack, a response nobody waits for, an MO, a malformed
+frame, which the general path reports) and every frame of a read after one that produced an event
+(so events keep the frames' order) goes the general way. ``tests/unit/test_smpp_client_fast_path.py``
+feeds the same traffic both ways and compares the answers, events and octets.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import structlog
+
+from channels.smpp import pdu as codec
+from channels.smpp.connection import NOT_WAITING, SmppConnection, State
+from channels.smpp.constants import CommandId
+from channels.smpp.pdu import Pdu, PduError
+
+if TYPE_CHECKING:
+    from channels.smpp.link import SmppLink
+    from channels.smpp.transport import SmppTransport
+
+log = structlog.get_logger(__name__)
+
+_HEADER = struct.Struct(">IIII").unpack_from  # command_length, command_id, command_status, sequence
+_SUBMIT_SM_RESP = int(CommandId.SUBMIT_SM_RESP)
+_DELIVER_SM = int(CommandId.DELIVER_SM)
+_RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})  # §2.3: where an ESME may get deliver_sm
+_MAX_MESSAGE_ID = 65  # octets with the NUL (§4.4.2)
+
+FastFilter = Callable[[Pdu], bool]
+
+
+class FastPath:
+    """The frame hook of one client connection (see the module docstring)."""
+
+    __slots__ = ("_conn", "_link", "_proto")
+
+    def __init__(self, link: SmppLink, proto: SmppTransport) -> None:
+        self._link = link
+        self._proto = proto
+        self._conn: SmppConnection = proto.conn
+
+    def on_frame(self, frame: bytes, now: float) -> bool:
+        """True when the frame was taken here; False leaves it (untouched) to the general path."""
+        _, command_id, status, sequence = _HEADER(frame, 0)
+        if command_id == _SUBMIT_SM_RESP:
+            end = len(frame) - 1  # the body must be exactly one C-Octet string
+            if status or end >= 16 + _MAX_MESSAGE_ID or frame.find(0, 16) != end:
+                return False
+            context = self._conn.take_response(command_id, sequence)
+            if context is NOT_WAITING:
+                return False
+            answer = Pdu(command_id, sequence, 0, {"message_id": frame[16:end].decode("latin-1")})
+            self._link.on_response(self._proto, context, answer)
+            return True
+        if command_id != _DELIVER_SM or status or self._conn.state not in _RECEIVING:
+            return False
+        accepts = self._link.fast_filter
+        if accepts is None:
+            return False
+        try:
+            pdu = codec.decode(frame)
+        except PduError:
+            return False
+        if not accepts(pdu):
+            return False
+        self._conn.respond_ok_to(command_id, sequence)
+        self._link.deliver(pdu)
+        return True
