@@ -79,7 +79,7 @@ class OptOutPolicy:
         return (await self.evaluate_many([message], now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        keys = [self.numbers.key(m.to) for m in messages]
+        keys = self.numbers.keys([m.to for m in messages])
         opted = await self.store.contains(keys)
         out: list[Decision] = []
         for m, key, is_out in zip(messages, keys, opted, strict=True):
