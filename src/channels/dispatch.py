@@ -99,6 +99,8 @@ class Dispatcher:
         self._expiry_check = expiry_check
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        # The send() calls joining the one collecting this loop turn's calls (None: nobody collects).
+        self._queued: list[tuple[Message, asyncio.Future[Outcome]]] | None = None
         self._started = False
         self._closed = False
 
@@ -159,11 +161,55 @@ class Dispatcher:
         if self._closed:
             raise ChannelClosed("dispatcher is closed")
         self.channel(message.kind)  # no channel for this kind: ConfigurationError before any policy runs
-        # One path for one message and for many (DESIGN §6: no second copy of the logic).
-        [outcome] = await self._send_chunk([message])
+        # One path for one message and for many (DESIGN §6: no second copy of the logic), and the
+        # send() calls made in one loop turn share one chunk: many callers each sending one message
+        # (a web handler per request, a task per subscriber) get the bulk path's per-message cost,
+        # and a backlog after a stall is cleared as one batch, not one by one. A call cancelled
+        # before its loop turn ends is dropped; after that its message goes out with its chunk.
+        queue = self._queued
+        if queue is not None:  # another send() of this loop turn collects the calls: join it
+            waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            queue.append((message, waiter))
+            outcome = await waiter
+        else:
+            self._queued = queue = []
+            try:
+                await asyncio.sleep(0)  # the other send() calls of this turn join the queue
+            except BaseException:
+                self._queued = None
+                self._start_queued(queue)  # cancelled while collecting: the others still go
+                raise
+            self._queued = None
+            if queue:  # one chunk for all, in a task of its own: cancelling this caller must not
+                # cut the others' sends short
+                waiter = asyncio.get_running_loop().create_future()
+                self._start_queued([(message, waiter), *queue])
+                outcome = await waiter
+            else:  # alone (sequential sends): no task, no future
+                [outcome] = await self._send_chunk([message])
         if isinstance(outcome, Failed):
             raise outcome.error
         return outcome
+
+    def _start_queued(self, queued: list[tuple[Message, asyncio.Future[Outcome]]]) -> None:
+        live = [(m, w) for m, w in queued if not w.done()]  # cancelled callers are dropped
+        for start in range(0, len(live), _QUEUED_CHUNK):
+            self._spawn(self._send_queued(live[start : start + _QUEUED_CHUNK]))
+
+    async def _send_queued(self, queued: list[tuple[Message, asyncio.Future[Outcome]]]) -> None:
+        try:
+            outcomes = await self._send_chunk([m for m, _ in queued])
+        except BaseException as exc:  # a bug or the dispatcher closing: every caller hears of it
+            error = exc if isinstance(exc, Exception) else ChannelClosed("dispatcher is closed")
+            for _, waiter in queued:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, waiter), outcome in zip(queued, outcomes, strict=True):
+            if not waiter.done():
+                waiter.set_result(outcome)
 
     def _accepted(self, channel: Channel, message: Message, result: SendResult, now: datetime) -> Sent:
         for event in self.tracker.register(channel.name, result, now):
@@ -399,6 +445,9 @@ class Dispatcher:
             self._events.put_nowait(None)
             raise ChannelClosed("dispatcher is closed")
         return event
+
+
+_QUEUED_CHUNK = 512  # send() calls of one loop turn per chunk
 
 
 def _refusal(message: Message, decision: Decision) -> Deferred | Rejected | None:

@@ -1,0 +1,83 @@
+"""Dispatcher.send: the calls made in one loop turn share one chunk (one policy pass, one
+send_batch), each caller still gets its own outcome; a caller cancelled before its turn ends is
+dropped, and a failure reaches every caller of the chunk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from channels import ChannelKind, Dispatcher, Message, Rejected, Sent, Text
+from channels.errors import ChannelsError, InvalidRecipient
+from channels.results import Event, SendResult
+
+
+class BatchRecorder:
+    kind = ChannelKind.SMS
+    name = "fake"
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.fail = fail
+
+    async def send(self, message: Message) -> SendResult:
+        raise AssertionError("the Dispatcher uses send_batch")
+
+    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+        self.batches.append([m.id for m in messages])
+        if self.fail is not None:
+            raise self.fail
+        now = datetime.now(UTC)
+        return [
+            InvalidRecipient("no such subscriber")
+            if m.to.endswith("9")
+            else SendResult(message_id=m.id, channel=self.kind, remote_ids=(f"r-{m.id}",), accepted_at=now)
+            for m in messages
+        ]
+
+    async def events(self) -> AsyncIterator[Event]:
+        await asyncio.Event().wait()
+        yield  # pragma: no cover
+
+    async def aclose(self) -> None:
+        return None
+
+
+def sms(i: int) -> Message:
+    return Message(to=f"8613800000{i:03d}", kind=ChannelKind.SMS, content=Text(body="hi"), id=f"m{i}")
+
+
+async def test_calls_of_one_turn_share_one_chunk_and_each_gets_its_outcome() -> None:
+    channel = BatchRecorder()
+    async with Dispatcher([channel]) as dispatcher:
+        outcomes = await asyncio.gather(*(dispatcher.send(sms(i)) for i in range(10)))
+        later = await dispatcher.send(sms(20))
+    assert channel.batches == [[f"m{i}" for i in range(10)], ["m20"]]
+    assert [o.message.id for o in outcomes] == [f"m{i}" for i in range(10)]
+    assert all(isinstance(o, Sent) for i, o in enumerate(outcomes) if i != 9)
+    assert isinstance(outcomes[9], Rejected) and "no such subscriber" in outcomes[9].reason
+    assert isinstance(later, Sent) and later.result.remote_ids == ("r-m20",)
+
+
+async def test_a_call_cancelled_within_its_turn_is_not_sent() -> None:
+    channel = BatchRecorder()
+    async with Dispatcher([channel]) as dispatcher:
+        kept = asyncio.ensure_future(dispatcher.send(sms(1)))
+        dropped = asyncio.ensure_future(dispatcher.send(sms(2)))
+        await asyncio.sleep(0)  # both calls are queued
+        dropped.cancel()
+        assert isinstance(await kept, Sent)
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+    assert channel.batches == [["m1"]]
+
+
+async def test_an_unexpected_failure_reaches_every_caller_of_the_chunk() -> None:
+    channel = BatchRecorder(fail=RuntimeError("bug in a channel"))
+    async with Dispatcher([channel]) as dispatcher:
+        results = await asyncio.gather(*(dispatcher.send(sms(i)) for i in range(3)), return_exceptions=True)
+    assert [str(r) for r in results] == ["bug in a channel"] * 3
+    assert channel.batches == [["m0", "m1", "m2"]]
