@@ -121,6 +121,9 @@ def test_bad_status_code_and_time_are_named() -> None:
     xml = (FOREIGN / "prefixed_submit_rsp.xml").read_bytes()
     with pytest.raises(Mm7FormatError, match="StatusCode"):
         decode(xml.replace(b">1000<", b">ok<"))
+    for digits in ("１０００", "1²"):  # digits to str.isdigit, not to int() or to MM7
+        with pytest.raises(Mm7FormatError, match="StatusCode"):
+            decode(xml.replace(b">1000<", f">{digits}<".encode()))
     report = (FOREIGN / "unqualified_report.xml").read_bytes()
     with pytest.raises(Mm7FormatError, match="Date"):
         decode(report.replace(b"2026-01-05T10:00:05+00:00", b"yesterday"))

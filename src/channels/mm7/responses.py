@@ -42,7 +42,7 @@ class Status:
         if el is None:
             raise Mm7FormatError(f"{local(parent.tag)}: Status is missing")
         code = required_text(el, "StatusCode")
-        if not code.isdigit():
+        if not (code.isascii() and code.isdigit()):  # "²" is a digit to isdigit, not to int()
             raise Mm7FormatError(f"StatusCode: not a number: {code!r}")
         return cls(int(code), text_of(el, "StatusText"), text_of(el, "Details"))
 
