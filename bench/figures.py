@@ -22,6 +22,7 @@ LoadFn = Callable[[int, str, int, int], list[str]]  # (port, url, messages, warm
 
 OUR_SMSC: ServerSpec = (python("bench.servers", "smsc"), None)
 CEILING_SERVER: ServerSpec = (python("bench.ceilings", "server"), None)
+RAW_SMSC: ServerSpec = (python("bench.rawsmsc"), None)  # answers from byte templates: the client alone
 
 
 @dataclass(frozen=True)
@@ -69,21 +70,21 @@ class Group:
     ratios: list[Ratio] = field(default_factory=list)
 
 
-def _ours(path: str, policies: bool) -> Contender:
+def _ours(path: str, policies: bool, raw: bool = False) -> Contender:
     flag = [] if policies else ["--no-policies"]
     what = "full policy pipeline" if policies else "no policies"
     return Contender(
-        key=f"ours/{path}" + ("" if policies else "/no-policies"),
-        figure="1",
-        label=f"our client: Dispatcher.{path}, {what}",
-        server=OUR_SMSC,
+        key=f"ours/{path}" + ("" if policies else "/no-policies") + ("/raw" if raw else ""),
+        figure="3" if raw else "1",
+        label=f"our client: Dispatcher.{path}, {what}" + (", against the raw SMSC" if raw else ""),
+        server=RAW_SMSC if raw else OUR_SMSC,
         load=lambda port, url, n, w: python(
             "bench.smpp_load", "rate", "--port", port, "--path", path, "--messages", n, "--warmup", w, *flag
         ),
         messages=20_000,
         warmup=2_000,
-        metrics=(Metric("msg/s", target=30_000),) if policies else (RATE,),
-        profiled=policies,
+        metrics=(Metric("msg/s", target=30_000),) if policies and not raw else (RATE,),
+        profiled=policies and not raw,
     )
 
 
@@ -99,12 +100,24 @@ def client_group(node_modules: str | None) -> Group:
     """Figures 1, 3 and 4: clients against our SMSC, and the raw ceilings, in the same rounds."""
     node_argv, node_env, node_missing = _node("node_client.js", node_modules)
     contenders = [_ours(path, True) for path in PATHS] + [_ours(path, False) for path in PATHS]
+    contenders += [_ours(path, True, raw=True) for path in PATHS]
     contenders += [
         Contender(
             "node-client",
             "1",
             "node-smpp 0.5.1 client (window 64, receipts correlated)",
             OUR_SMSC,
+            lambda port, url, n, w: [*node_argv, str(port), str(n), str(w), str(WINDOW)],
+            20_000,
+            2_000,
+            node_env,
+            node_missing,
+        ),
+        Contender(
+            "node-client/raw",
+            "3",
+            "node-smpp 0.5.1 client, against the raw SMSC",
+            RAW_SMSC,
             lambda port, url, n, w: [*node_argv, str(port), str(n), str(w), str(WINDOW)],
             20_000,
             2_000,
@@ -166,6 +179,8 @@ def client_group(node_modules: str | None) -> Group:
             Ratio("3", f"{path}: our client ÷ ceiling (a)", ours, "ceiling-a", 0.6),
             Ratio("3", f"{path}: our client ÷ ceiling (b)", ours, "ceiling-b", None),
             Ratio("3", f"{path}: our client, no policies ÷ ceiling (a)", f"{ours}/no-policies", "ceiling-a"),
+            Ratio("3", f"{path}: our client alone (raw SMSC) ÷ ceiling (a)", f"{ours}/raw", "ceiling-a"),
+            Ratio("3", f"{path}: alone (raw SMSC): ours ÷ node-smpp", f"{ours}/raw", "node-client/raw"),
             Ratio("4", f"{path}: our client ÷ smpplib-codec ESME", ours, "smpplib"),
             Ratio("4", f"{path}: our client ÷ aiosmpplib", ours, "aiosmpplib"),
         ]
