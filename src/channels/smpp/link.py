@@ -364,9 +364,7 @@ class SmppLink:
         self.requests += 1
         proto.schedule_flush()
         proto.rearm()
-        resp = await fut
-        self._feedback(resp.status, loop.time())
-        return resp
+        return await fut  # the pacing heard of the answer as it came (on_response)
 
     def _feedback(self, status: int, now: float) -> None:
         if self.rate is None or not self.config.adaptive:
@@ -420,11 +418,6 @@ class SmppLink:
             proto.rearm()
         await batch.done
         results: list[Pdu | ChannelsError] = batch.results  # type: ignore[assignment]  # all resolved
-        if self.rate is not None and self.config.adaptive:
-            now = loop.time()
-            for value in results:
-                if isinstance(value, Pdu):
-                    self._feedback(value.status, now)
         return results
 
     async def submit_many(self, pdus: list[Request]) -> list[Pdu | ChannelsError]:
@@ -465,7 +458,11 @@ class SmppLink:
                 self._on_trouble(proto, ev)
 
     def on_response(self, proto: SmppTransport, context: Any, pdu: Pdu) -> None:
-        """A response to one of our requests (from the events, or the fast path): to whoever waits."""
+        """A response to one of our requests (from the events, or the fast path): to whoever waits.
+        Adaptive pacing hears of it here, as it arrives, not when its sender's batch is complete: a
+        throttling SMSC slows the next submit, not the next batch."""
+        if self.rate is not None and self.config.adaptive:
+            self._feedback(pdu.status, proto.loop_time())
         _resolve(context, pdu)
         if self._credit_waiters or proto is not self.proto or not proto.conn.in_flight:
             self._wake()

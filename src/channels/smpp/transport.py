@@ -72,6 +72,10 @@ class SmppTransport(asyncio.Protocol):
         """Wait while the socket's send buffer is above its high-water mark (back-pressure)."""
         await self._writable.wait()
 
+    def loop_time(self) -> float:
+        """The event loop's clock (what the connection's deadlines use)."""
+        return self._loop.time()
+
     # -- writing -----------------------------------------------------------------------------------
 
     def schedule_flush(self) -> None:
