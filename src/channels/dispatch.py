@@ -330,8 +330,9 @@ class Dispatcher:
 
         This is the fast path, not a loop over :meth:`send`: two workers each take a chunk of half
         of ``concurrency`` from the source, decide it in one pass through the policies and hand it
-        to the channel at once (DESIGN §6), so one chunk is answered while the other is sent. Messages are pulled from ``messages`` only as chunks free up (back-pressure: a
-        generator over a 5-million-row file is never read ahead), and outcomes queue at most
+        to the channel at once (DESIGN §6), so one chunk is answered while the other is sent.
+        Messages are pulled from ``messages`` only as chunks free up (back-pressure: a generator
+        over a 5-million-row file is never read ahead), and outcomes queue at most
         ``concurrency`` deep, so a slow consumer slows the senders. ``ordered=True`` yields in input
         order. Deferred messages (quiet hours) are held in a time-ordered queue of at most
         ``max_held`` and sent when due (``hold_deferred=False`` yields them as ``Deferred``).
