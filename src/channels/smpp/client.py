@@ -35,7 +35,7 @@ from channels.results import DeliveryReceipt, DeliveryState, Event, InboundMessa
 from channels.smpp import pdu as codec
 from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, fits_one, split
 from channels.smpp.config import SmppConfig
-from channels.smpp.constants import CommandId, EsmClass, RegisteredDelivery, Tag
+from channels.smpp.constants import RECEIPT_TYPES, CommandId, EsmClass, RegisteredDelivery, Tag
 from channels.smpp.dlr import ReceiptValues, read_receipt
 from channels.smpp.encoding import encode_text
 from channels.smpp.link import Request, SmppLink
@@ -47,9 +47,6 @@ from channels.smpp.transport import SmppTransport
 log = structlog.get_logger(__name__)
 
 C = CommandId
-_RECEIPT_TYPES = frozenset(
-    {EsmClass.SMSC_DELIVERY_RECEIPT, EsmClass.SME_DELIVERY_ACK, EsmClass.INTERMEDIATE_NOTIFICATION}
-)
 DeliverHook = Callable[[Pdu], bool]
 
 
@@ -334,7 +331,7 @@ class SmppClient:
         """What the links' fast path may take (:mod:`channels.smpp.fastpath`): a delivery receipt,
         unless a deliver_hook wants to see every deliver_sm first."""
         esm = pdu.params.get("esm_class") or 0
-        return self.deliver_hook is None and esm & EsmClass.TYPE_MASK in _RECEIPT_TYPES
+        return self.deliver_hook is None and esm & EsmClass.TYPE_MASK in RECEIPT_TYPES
 
     def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
         if self.deliver_hook is not None and self.deliver_hook(pdu):
@@ -350,7 +347,7 @@ class SmppClient:
         now = self.clock.now()
         esm = pdu.get("esm_class")
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
-        if esm & EsmClass.TYPE_MASK in _RECEIPT_TYPES:
+        if esm & EsmClass.TYPE_MASK in RECEIPT_TYPES:
             values = read_receipt(body, pdu.tlvs, pdu.get("data_coding"), self.config.acceptd_state)
             if values is None:
                 log.warning("smpp.receipt.unparsed", gateway=self.name)

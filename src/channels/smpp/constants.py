@@ -108,6 +108,13 @@ class EsmClass(IntEnum):
     REPLY_PATH = 0x80
 
 
+# esm_class types of a deliver_sm that is a receipt, never a subscriber's message (farhadi/node-smpp#140).
+RECEIPT_TYPES = frozenset(
+    int(t)
+    for t in (EsmClass.SMSC_DELIVERY_RECEIPT, EsmClass.SME_DELIVERY_ACK, EsmClass.INTERMEDIATE_NOTIFICATION)
+)
+
+
 class Iei(IntEnum):
     """User data header information element identifiers (3GPP TS 23.040 §9.2.3.24)."""
 

@@ -33,7 +33,7 @@ import structlog
 
 from channels.smpp import pdu as codec
 from channels.smpp.connection import NOT_WAITING, SmppConnection, State
-from channels.smpp.constants import CommandId
+from channels.smpp.constants import RECEIPT_TYPES, CommandId, EsmClass
 from channels.smpp.pdu import Pdu, PduError
 
 if TYPE_CHECKING:
@@ -77,8 +77,8 @@ class FastPath:
         if command_id != _DELIVER_SM or status or self._conn.state not in _RECEIVING:
             return False
         accepts = self._link.fast_filter
-        if accepts is None:
-            return False
+        if accepts is None or not _is_receipt(frame):
+            return False  # an MO reply (or a USSD PDU) is decoded once, by the general path
         try:
             pdu = codec.decode(frame)
         except PduError:
@@ -88,3 +88,17 @@ class FastPath:
         self._conn.respond_ok_to(command_id, sequence)
         self._link.deliver(pdu)
         return True
+
+
+def _is_receipt(frame: bytes) -> bool:
+    """Whether a deliver_sm's esm_class marks a receipt (§5.2.12, types 0x04, 0x08, 0x20), read
+    without decoding: it follows service_type, source_addr_ton/npi/addr and dest_addr_ton/npi/addr
+    (§4.6.1), three C-Octet strings at most 6, 21 and 21 octets long. False for anything else,
+    a malformed frame included (the general path reports that)."""
+    try:
+        pos = frame.index(0, 16, 16 + 6) + 3
+        pos = frame.index(0, pos, pos + 21) + 3
+        pos = frame.index(0, pos, pos + 21) + 1
+        return frame[pos] & EsmClass.TYPE_MASK in RECEIPT_TYPES
+    except (ValueError, IndexError):
+        return False
