@@ -368,8 +368,15 @@ class Dispatcher:
                 async with asyncio.TaskGroup() as tg:
                     for _ in range(workers):
                         tg.create_task(worker())
-            finally:
-                await results.put(None)
+            except asyncio.CancelledError:
+                # The consumer is gone (it closed this generator, or the loop is shutting down):
+                # nobody waits for the end marker, and with the queue full, waiting to put it
+                # would never end.
+                raise
+            except BaseException:
+                await results.put(None)  # the consumer reads on to the marker, then sees the error
+                raise
+            await results.put(None)
 
         runner = asyncio.create_task(run())
         pending: dict[int, Outcome] = {}

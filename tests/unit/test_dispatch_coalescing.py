@@ -5,7 +5,7 @@ dropped, and a failure reaches every caller of the chunk."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -81,3 +81,44 @@ async def test_an_unexpected_failure_reaches_every_caller_of_the_chunk() -> None
         results = await asyncio.gather(*(dispatcher.send(sms(i)) for i in range(3)), return_exceptions=True)
     assert [str(r) for r in results] == ["bug in a channel"] * 3
     assert channel.batches == [["m0", "m1", "m2"]]
+
+
+async def test_send_many_reads_the_source_only_as_a_slow_consumer_frees_room() -> None:
+    pulled = 0
+
+    def source() -> Iterator[Message]:
+        nonlocal pulled
+        for i in range(1000):
+            pulled += 1
+            yield sms(i)
+
+    async with Dispatcher([BatchRecorder()]) as dispatcher:
+        outcomes = dispatcher.send_many(source(), concurrency=8)
+        for _ in range(10):
+            await anext(outcomes)
+        await asyncio.sleep(0.05)  # the consumer stalls: the workers fill the outcome queue and stop
+        # at most: the 10 taken, the rest of their chunk, the queue (8 outcomes), one chunk per worker
+        assert pulled <= 10 + 4 + 8 + 8
+        stalled = pulled
+        await asyncio.sleep(0.05)
+        assert pulled == stalled  # nothing more is read while nobody consumes
+        rest = [o async for o in outcomes]
+    assert len(rest) == 990 and pulled == 1000
+
+
+async def test_a_send_many_abandoned_by_its_consumer_closes_at_once() -> None:
+    channel = BatchRecorder()
+    async with Dispatcher([channel]) as dispatcher:
+        outcomes = dispatcher.send_many((sms(i) for i in range(1000)), concurrency=8)
+        for _ in range(10):
+            await anext(outcomes)
+        await asyncio.sleep(0.02)  # the outcome queue is full: the workers wait on it
+        # The end marker no longer waits for room in a queue nobody reads (it hung asyncio.run's
+        # shutdown, which closes abandoned generators the same way).
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(outcomes.aclose(), 2)  # (a hang would be cut here and swallowed)
+        assert loop.time() - started < 1.0  # a bound for a hang, not a speed figure
+        sent = sum(len(batch) for batch in channel.batches)
+        await asyncio.sleep(0.02)
+        assert sum(len(batch) for batch in channel.batches) == sent < 40  # nothing more goes out
