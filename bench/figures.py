@@ -96,56 +96,44 @@ def _node(script: str, node_modules: str | None) -> tuple[list[str], dict[str, s
     return argv, env, None
 
 
+def _ceiling(shape: str, what: str, messages: int, warmup: int) -> Contender:
+    return Contender(
+        f"ceiling-{shape}",
+        "3",
+        f"ceiling ({shape}): {what}",
+        CEILING_SERVER,
+        lambda port, url, n, w: python(
+            "bench.ceilings", "client", "--shape", shape, "--port", port, "--messages", n, "--warmup", w
+        ),
+        messages,
+        warmup,
+    )
+
+
 def client_group(node_modules: str | None) -> Group:
     """Figures 1, 3 and 4: clients against our SMSC, and the raw ceilings, in the same rounds."""
     node_argv, node_env, node_missing = _node("node_client.js", node_modules)
     contenders = [_ours(path, True) for path in PATHS] + [_ours(path, False) for path in PATHS]
     contenders += [_ours(path, True, raw=True) for path in PATHS]
+    def node_client(key: str, figure: str, label: str, server: ServerSpec) -> Contender:
+        return Contender(
+            key,
+            figure,
+            label,
+            server,
+            lambda port, url, n, w: [*node_argv, str(port), str(n), str(w), str(WINDOW)],
+            20_000,
+            2_000,
+            node_env,
+            node_missing,
+        )
+
+    node_label = "node-smpp 0.5.1 client (window 64, receipts correlated)"
     contenders += [
-        Contender(
-            "node-client",
-            "1",
-            "node-smpp 0.5.1 client (window 64, receipts correlated)",
-            OUR_SMSC,
-            lambda port, url, n, w: [*node_argv, str(port), str(n), str(w), str(WINDOW)],
-            20_000,
-            2_000,
-            node_env,
-            node_missing,
-        ),
-        Contender(
-            "node-client/raw",
-            "3",
-            "node-smpp 0.5.1 client, against the raw SMSC",
-            RAW_SMSC,
-            lambda port, url, n, w: [*node_argv, str(port), str(n), str(w), str(WINDOW)],
-            20_000,
-            2_000,
-            node_env,
-            node_missing,
-        ),
-        Contender(
-            "ceiling-a",
-            "3",
-            "ceiling (a): task + future + write per request",
-            CEILING_SERVER,
-            lambda port, url, n, w: python(
-                "bench.ceilings", "client", "--shape", "a", "--port", port, "--messages", n, "--warmup", w
-            ),
-            50_000,
-            5_000,
-        ),
-        Contender(
-            "ceiling-b",
-            "3",
-            "ceiling (b): batched, no per-request objects",
-            CEILING_SERVER,
-            lambda port, url, n, w: python(
-                "bench.ceilings", "client", "--shape", "b", "--port", port, "--messages", n, "--warmup", w
-            ),
-            500_000,
-            20_000,
-        ),
+        node_client("node-client", "1", node_label, OUR_SMSC),
+        node_client("node-client/raw", "3", f"{node_label}, against the raw SMSC", RAW_SMSC),
+        _ceiling("a", "task + future + write per request", 50_000, 5_000),
+        _ceiling("b", "batched, no per-request objects", 500_000, 20_000),
         Contender(
             "smpplib",
             "4",
