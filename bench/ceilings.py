@@ -20,25 +20,20 @@ import argparse
 import asyncio
 import struct
 import time
-from typing import Any, cast
+from typing import Any
 
-from bench.proc import cpu_seconds, emit, until_stdin_closes
+from bench.proc import RawProtocol, cpu_seconds, emit, until_stdin_closes
 
 _HEADER = struct.Struct(">IIII")
 REQUEST = 0x00000015  # enquire_link: a header-only SMPP request
 RESPONSE_BIT = 0x80000000
 
 
-class CeilingServer(asyncio.Protocol):
+class CeilingServer(RawProtocol):
     masks: dict[int, int] = {}
 
     def __init__(self) -> None:
         self.buf = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         data = self.buf + data if self.buf else data
@@ -59,17 +54,12 @@ class CeilingServer(asyncio.Protocol):
         return mask
 
 
-class TaskPerRequest(asyncio.Protocol):
+class TaskPerRequest(RawProtocol):
     """Ceiling (a)."""
 
     def __init__(self) -> None:
         self.pending: dict[int, asyncio.Future[None]] = {}
         self.buf = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         data = self.buf + data if self.buf else data
@@ -103,19 +93,14 @@ class TaskPerRequest(asyncio.Protocol):
             await slots.acquire()
 
 
-class Batched(asyncio.Protocol):
+class Batched(RawProtocol):
     """Ceiling (b)."""
 
     def __init__(self) -> None:
         self.buf = b""
-        self.transport: asyncio.Transport | None = None
         self.headers = b""
         self.sent = self.answered = self.limit = 0
         self.done: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         data = self.buf + data if self.buf else data

@@ -14,9 +14,9 @@ import argparse
 import asyncio
 import struct
 import time
-from typing import Any, cast
+from typing import Any
 
-from bench.proc import cpu_seconds, emit
+from bench.proc import RawProtocol, cpu_seconds, emit
 
 _HEADER = struct.Struct(">IIII")
 BIND_TRANSCEIVER, BIND_TRANSCEIVER_RESP = 0x00000009, 0x80000009
@@ -47,7 +47,7 @@ def submit_body(text: bytes = b"hi") -> bytes:
     )
 
 
-class LoadGen(asyncio.Protocol):
+class LoadGen(RawProtocol):
     def __init__(self, total: int, window: int) -> None:
         self.total, self.window = total, window
         self.body = submit_body()
@@ -56,13 +56,8 @@ class LoadGen(asyncio.Protocol):
         self.sent = self.answered = self.refused = self.receipts = 0
         self.limit = 0  # submits allowed so far (the warm-up first, then all)
         self.buf = bytearray()
-        self.transport: asyncio.Transport | None = None
         self.bound: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         for fut in (self.bound, self.done):

@@ -18,9 +18,19 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import structlog
+
+
+class RawProtocol(asyncio.Protocol):
+    """The bench's raw protocols: ``transport`` kept as a writable transport once connected (cast, not
+    checked: uvloop's transports are not ``asyncio.Transport`` subclasses)."""
+
+    transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
 
 
 def emit(**fields: Any) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Any, cast
+from typing import Any
 
-from bench.proc import cpu_seconds, emit, peak_rss_kib, quiet_logging, until_stdin_closes
+from bench.proc import RawProtocol, cpu_seconds, emit, peak_rss_kib, quiet_logging, until_stdin_closes
 
 _HEADER = struct.Struct(">IIII")
 RESP = 0x80000000
@@ -54,16 +54,11 @@ def _receipt_body(remote_id: bytes, date: bytes) -> bytes:
     )
 
 
-class RawSmsc(asyncio.Protocol):
+class RawSmsc(RawProtocol):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.buf = b""
         self.seq = 0
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         buf = self.buf + data if self.buf else data

@@ -14,12 +14,12 @@ import argparse
 import asyncio
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 import smpplib.consts
 import smpplib.smpp
 
-from bench.proc import cpu_seconds, emit, run_esme
+from bench.proc import RawProtocol, cpu_seconds, emit, run_esme
 
 logging.getLogger("smpplib").setLevel(logging.ERROR)
 
@@ -35,7 +35,7 @@ class Sequence:
         return self.sequence
 
 
-class SmpplibEsme(asyncio.Protocol):
+class SmpplibEsme(RawProtocol):
     def __init__(self) -> None:
         self.seq = Sequence()
         self.pending: dict[int, asyncio.Future[Any]] = {}
@@ -43,12 +43,7 @@ class SmpplibEsme(asyncio.Protocol):
         self.parked: set[bytes] = set()
         self.correlated = 0
         self.buf = b""
-        self.transport: asyncio.Transport | None = None
         self.progress = asyncio.Event()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # not isinstance under uvloop
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
