@@ -219,3 +219,48 @@ def test_a_part_that_cannot_be_encoded_is_content_rejected_naming_the_field() ->
     client = SmppClient.from_url("smpp://u:p@h")
     with pytest.raises(ContentRejected, match="source_addr"):
         client.encoded_parts(sms("hi", sender="Ωmega-sender"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["smpp://u:p@h", "smpp://u:p@h?concat=payload&registered_delivery=2&source_ton=5&source_npi=0"],
+)
+def test_one_part_messages_cut_from_a_template_equal_the_general_encoding(url: str) -> None:
+    # The second message of each (sender, text, receipt) shape is built from the first one's
+    # template; each must equal what the general path encodes for it, octet for octet.
+    templated = SmppClient.from_url(url)
+    general = SmppClient.from_url(url)
+    shapes = [
+        dict(sender=None),
+        dict(sender="10086"),
+        dict(sender="8613800138000"),  # a sender whose digits equal a destination's
+        dict(sender="Brand", want_receipt=False),
+        dict(sender="10086", encoding=TextEncoding.UCS2),
+    ]
+    numbers = ["+8613800138000", "8613900000001", "1", "+" + "9" * 20, "10086"]
+    for shape in shapes:
+        encoding = cast(TextEncoding | None, shape.pop("encoding", None))
+        for to in numbers:
+            message = sms("Offer: reply 88 ¥", to=to, encoding=encoding, **shape)
+            assert templated.encoded_parts(message) == general._encode_parts(message, ())
+    assert len(templated._shapes) == len(shapes)  # every shape was templated, so the test compared
+
+
+def test_a_template_does_not_let_a_bad_destination_through() -> None:
+    client = SmppClient.from_url("smpp://u:p@h")
+    client.encoded_parts(sms("hi"))
+    assert client._shapes
+    with pytest.raises(ConfigurationError, match="not a number"):
+        client.encoded_parts(sms("hi", to="+86-138"))
+    with pytest.raises(ConfigurationError, match="not a number"):
+        client.encoded_parts(sms("hi", to="1" * 21))
+    # Digits outside ASCII take the general path, which names what it cannot encode.
+    with pytest.raises(ContentRejected, match="destination_addr"):
+        client.encoded_parts(sms("hi", to="٨٦١٣٨"))
+
+
+def test_templates_are_bounded_for_personalised_texts() -> None:
+    client = SmppClient.from_url("smpp://u:p@h")
+    for i in range(600):
+        client.encoded_parts(sms(f"Hello subscriber {i}"))
+    assert 0 < len(client._shapes) <= 256

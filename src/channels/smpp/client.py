@@ -46,6 +46,8 @@ from channels.smpp.transport import SmppTransport
 
 log = structlog.get_logger(__name__)
 
+_MAX_SHAPES = 256  # one-part submit_sm templates kept per client (encoded_parts)
+
 C = CommandId
 DeliverHook = Callable[[Pdu], bool]
 
@@ -96,6 +98,7 @@ class SmppClient:
         self._sink: EventSink | None = None
         self._refs = RefAllocator()
         self._templates: dict[str | None, dict[str, Any]] = {}
+        self._shapes: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}  # see encoded_parts
         self._reassembler = Reassembler(packed=config.packed)
         self._opt_out = KeywordMatcher(config.opt_out_keywords)
         self._closed = False
@@ -189,14 +192,51 @@ class SmppClient:
     def encoded_parts(self, message: Message) -> list[Encoded]:
         """:meth:`parts_of`, encoded: what :meth:`send` and :meth:`send_batch` keep in flight (bytes,
         not a Pdu with its dicts). Raises ConfigurationError, ContentRejected (text too long, or a
-        field that does not encode, named)."""
+        field that does not encode, named).
+
+        A campaign sends one text from one sender to many numbers, so a one-part message is cut from
+        a template: the submit_sm body of its (sender, text, receipt) with the destination left out,
+        made the general way by the first message of that shape (which meets every check and error)
+        and kept for the next ones, which only add their number (16 → 2 µs per message)."""
+        content = message.content
+        key = (message.sender, content, message.want_receipt)
         try:
-            return [
+            head, tail = self._shapes[key]
+        except (KeyError, TypeError):  # TypeError: content that cannot be a key (not a Text)
+            return self._encode_parts(message, key)
+        destination = message.to.lstrip("+")
+        if not (destination.isascii() and destination.isdigit() and len(destination) <= 20):
+            return self._encode_parts(message, key)  # which says what is wrong with it
+        return [Encoded(C.SUBMIT_SM, head + destination.encode() + tail)]
+
+    def _encode_parts(self, message: Message, key: tuple[Any, ...]) -> list[Encoded]:
+        try:
+            parts = [
                 Encoded(C.SUBMIT_SM, codec.encode_params(C.SUBMIT_SM, params, tlvs))
                 for params, tlvs in self._submit_values(message)
             ]
         except PduError as exc:
             raise ContentRejected(f"message {message.id}: {exc}", code=exc.status) from exc
+        if len(parts) == 1 and isinstance(message.content, Text):
+            self._remember_shape(message, key, parts[0].body)
+        return parts
+
+    def _remember_shape(self, message: Message, key: tuple[Any, ...], body: bytes) -> None:
+        """Keep the template of a one-part message: its body around the destination_addr field
+        (§4.4.1), found where the encodings for destinations "1" and "2" differ, so no offset is
+        hard-coded here; kept only if it rebuilds all three encodings exactly."""
+        one, two = (
+            codec.encode_params(C.SUBMIT_SM, *self._submit_values(dataclasses.replace(message, to=to))[0])
+            for to in ("1", "2")
+        )
+        at = next((i for i, (a, b) in enumerate(zip(one, two, strict=False)) if a != b), -1)
+        head, tail = one[:at], one[at + 1 :]
+        destination = message.to.lstrip("+").encode()
+        if at < 0 or two != head + b"2" + tail or body != head + destination + tail:
+            return
+        if len(self._shapes) >= _MAX_SHAPES:  # personalised texts: each is new, keep the cache small
+            self._shapes.clear()
+        self._shapes[key] = (head, tail)
 
     def _submit_values(self, message: Message) -> list[tuple[dict[str, Any], dict[int, bytes]]]:
         """Each part's submit_sm fields and TLVs."""
