@@ -93,7 +93,8 @@ class SmppClient:
         self.deliver_hook = deliver_hook
         self.pool = BindPool(config, self._on_deliver)
         for link in self.pool.links:
-            link.fast_filter = self._is_fast_receipt
+            link.fast_filter = self._takes_fast_receipts
+            link.on_receipt = self._on_receipt
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._sink: EventSink | None = None
         self._refs = RefAllocator()
@@ -367,32 +368,43 @@ class SmppClient:
                 break
             sink(event)
 
-    def _is_fast_receipt(self, pdu: Pdu) -> bool:
-        """What the links' fast path may take (:mod:`channels.smpp.fastpath`): a delivery receipt,
-        unless a deliver_hook wants to see every deliver_sm first."""
-        esm = pdu.params.get("esm_class") or 0
-        return self.deliver_hook is None and esm & EsmClass.TYPE_MASK in RECEIPT_TYPES
+    def _takes_fast_receipts(self) -> bool:
+        """Whether the links' fast path may take receipts (:mod:`channels.smpp.fastpath`): not while a
+        deliver_hook wants to see every deliver_sm first."""
+        return self.deliver_hook is None
 
-    def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
-        if self.deliver_hook is not None and self.deliver_hook(pdu):
-            return
-        event = self._to_event(pdu)
+    def _on_receipt(self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes]) -> None:
+        self._emit(self._receipt_event(short_message, data_coding, tlvs))
+
+    def _emit(self, event: Event | None) -> None:
         if event is not None:
             if self._sink is not None:
                 self._sink(event)
             else:
                 self._events.put_nowait(event)
 
+    def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
+        if self.deliver_hook is not None and self.deliver_hook(pdu):
+            return
+        self._emit(self._to_event(pdu))
+
+    def _receipt_event(
+        self, short_message: bytes, data_coding: int, tlvs: Mapping[int, bytes]
+    ) -> Event | None:
+        """The DeliveryReceipt of a deliver_sm/data_sm receipt (decoded, or from the fast path)."""
+        body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
+        values = read_receipt(body, tlvs, data_coding, self.config.acceptd_state)
+        if values is None:
+            log.warning("smpp.receipt.unparsed", gateway=self.name)
+            return None
+        return _receipt(values, self.clock.now(), self.name)
+
     def _to_event(self, pdu: Pdu) -> Event | None:
-        now = self.clock.now()
         esm = pdu.get("esm_class")
-        body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         if esm & EsmClass.TYPE_MASK in RECEIPT_TYPES:
-            values = read_receipt(body, pdu.tlvs, pdu.get("data_coding"), self.config.acceptd_state)
-            if values is None:
-                log.warning("smpp.receipt.unparsed", gateway=self.name)
-                return None
-            return _receipt(values, now, self.name)
+            return self._receipt_event(pdu.get("short_message") or b"", pdu.get("data_coding"), pdu.tlvs)
+        now = self.clock.now()
+        body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         whole = self._reassembler.feed(
             source=pdu.get("source_addr"),
             destination=pdu.get("destination_addr"),

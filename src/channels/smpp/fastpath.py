@@ -11,11 +11,14 @@ takes exactly these:
   a submit_sm that waits for it: :meth:`SmppConnection.take_response` hands back the request's
   context (window credit returned, as the general path does), which gets the answer the general path
   would give it: a ``Pdu`` holding the message_id, through the link's one response handler;
-* a **deliver_sm** (§4.6.1) on a bind that may receive it, decoded by the codec, that the client's
-  ``fast_filter`` accepts (a delivery receipt, and no deliver_hook waiting to see every deliver_sm,
-  as the USSD adapter does): answered with deliver_sm_resp and handed to the same ``on_deliver``
-  callback as the general path, with the same guard (a failing handler is logged, never kills the
-  link).
+* a **deliver_sm** (§4.6.1) carrying a delivery receipt, on a bind that may receive it, when the
+  client's ``fast_filter`` says it takes receipts this way (no deliver_hook waiting to see every
+  deliver_sm, as the USSD adapter has): :func:`receipt_fields` reads the three things a receipt is
+  made of (short_message, data_coding, TLVs) straight from the frame, at the offsets the codec's
+  compiled decoder would find them, without the ``Pdu`` and its seventeen fields; it is answered
+  with deliver_sm_resp and handed to the link's ``on_receipt``, with the general path's guard (a
+  failing handler is logged, never kills the link). The client makes the same receipt of it as of
+  a decoded PDU (one function, ``SmppClient._receipt_event``).
 
 Anything else (an error status, a generic_nack, a response nobody waits for, an MO, a malformed
 frame, which the general path reports) and every frame of a read after one that produced an event
@@ -48,7 +51,7 @@ _DELIVER_SM = int(CommandId.DELIVER_SM)
 _RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})  # §2.3: where an ESME may get deliver_sm
 _MAX_MESSAGE_ID = 65  # octets with the NUL (§4.4.2)
 
-FastFilter = Callable[[Pdu], bool]
+FastFilter = Callable[[], bool]  # whether the client takes receipts the fast way now
 
 
 class FastPath:
@@ -76,29 +79,42 @@ class FastPath:
             return True
         if command_id != _DELIVER_SM or status or self._conn.state not in _RECEIVING:
             return False
-        accepts = self._link.fast_filter
-        if accepts is None or not _is_receipt(frame):
-            return False  # an MO reply (or a USSD PDU) is decoded once, by the general path
-        try:
-            pdu = codec.decode(frame)
-        except PduError:
+        takes = self._link.fast_filter
+        if takes is None or not takes():
             return False
-        if not accepts(pdu):
-            return False
+        fields = receipt_fields(frame)
+        if fields is None:
+            return False  # an MO reply (or a USSD PDU, or a malformed frame): the general path
         self._conn.respond_ok_to(command_id, sequence)
-        self._link.deliver(pdu)
+        self._link.deliver_receipt(*fields)
         return True
 
 
-def _is_receipt(frame: bytes) -> bool:
-    """Whether a deliver_sm's esm_class marks a receipt (§5.2.12, types 0x04, 0x08, 0x20), read
-    without decoding: it follows service_type, source_addr_ton/npi/addr and dest_addr_ton/npi/addr
-    (§4.6.1), three C-Octet strings at most 6, 21 and 21 octets long. False for anything else,
-    a malformed frame included (the general path reports that)."""
+def receipt_fields(frame: bytes) -> tuple[bytes, int, dict[int, bytes]] | None:
+    """A delivery receipt's short_message, data_coding and TLVs, read from a deliver_sm frame; None
+    when its esm_class (§5.2.12, types 0x04, 0x08, 0x20) marks no receipt, or when the codec would
+    not decode it (the general path then decodes it and reports what is wrong).
+
+    The mandatory fields are walked the way the compiled decoder walks them (§4.6.1): C-Octet strings
+    by their NUL within their maximum size (service_type 6, addresses 21, times 17), one octet each
+    for the integers, short_message by sm_length; the TLVs by the codec's own reader. The equivalence
+    is tested against ``codec.decode`` (tests/unit/test_smpp_client_fast_path_frames.py)."""
     try:
-        pos = frame.index(0, 16, 16 + 6) + 3
-        pos = frame.index(0, pos, pos + 21) + 3
-        pos = frame.index(0, pos, pos + 21) + 1
-        return frame[pos] & EsmClass.TYPE_MASK in RECEIPT_TYPES
-    except (ValueError, IndexError):
-        return False
+        pos = frame.index(0, 16, 16 + 6) + 3  # service_type; source_addr_ton, _npi
+        pos = frame.index(0, pos, pos + 21) + 3  # source_addr; dest_addr_ton, _npi
+        pos = frame.index(0, pos, pos + 21) + 1  # destination_addr
+        if frame[pos] & EsmClass.TYPE_MASK not in RECEIPT_TYPES:
+            return None
+        pos = frame.index(0, pos + 3, pos + 3 + 17) + 1  # esm, protocol_id, priority; schedule time
+        pos = frame.index(0, pos, pos + 17) + 4  # validity_period; registered, replace, data_coding
+        data_coding = frame[pos - 1]
+        start = pos + 2  # sm_default_msg_id, sm_length
+        end = start + frame[pos + 1]
+        if end > len(frame):
+            return None
+        tlvs: dict[int, bytes] = {}
+        if end < len(frame):
+            codec.decode_tlvs(frame, end, tlvs)
+        return frame[start:end], data_coding, tlvs
+    except (ValueError, IndexError, PduError):
+        return None

@@ -64,6 +64,8 @@ C = CommandId
 THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
 
 DeliverCallback = Callable[[Pdu, "SmppLink"], None]
+# A receipt from the fast path: its short_message, data_coding and TLVs (channels.smpp.fastpath).
+ReceiptCallback = Callable[[bytes, int, dict[int, bytes]], None]
 Request = Pdu | Encoded  # a request to send: a PDU, or one encoded already (the bulk path keeps those)
 
 
@@ -140,8 +142,10 @@ class SmppLink:
         self._held = 0  # credit taken by senders waiting for their pacing slot
         self._idle = asyncio.Event()
         self._idle.set()
-        # Which deliver_sm the fast path may take (channels.smpp.fastpath); None: none of them.
+        # Whether the fast path may take receipts now, and who gets them (channels.smpp.fastpath);
+        # None: the fast path takes none.
         self.fast_filter: FastFilter | None = None
+        self.on_receipt: ReceiptCallback | None = None
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -468,9 +472,19 @@ class SmppLink:
             self._wake()
 
     def deliver(self, pdu: Pdu) -> None:
-        """Hand an answered deliver_sm/data_sm to the client (from the events, or the fast path)."""
+        """Hand an answered deliver_sm/data_sm to the client (from the events)."""
         try:
             self.on_deliver(pdu, self)
+        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
+            log.exception("smpp.deliver.failed", link=self.name)
+
+    def deliver_receipt(self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes]) -> None:
+        """Hand an answered receipt from the fast path to the client, with :meth:`deliver`'s guard."""
+        on_receipt = self.on_receipt
+        if on_receipt is None:  # the fast path asks fast_filter first, which comes with on_receipt
+            return
+        try:
+            on_receipt(short_message, data_coding, tlvs)
         except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
             log.exception("smpp.deliver.failed", link=self.name)
 

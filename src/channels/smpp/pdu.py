@@ -271,7 +271,7 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu:
             pdu.params.clear()
             pos = _decode_body(raw, HEADER_SIZE, body, pdu.params, tolerate_truncation=status != 0)
         if pos < len(raw):
-            _decode_tlvs(raw, pos, pdu.tlvs)
+            decode_tlvs(raw, pos, pdu.tlvs)
     except PduError as exc:
         exc.command_id, exc.sequence = command_id, sequence
         raise
@@ -383,7 +383,8 @@ def _decode_unsuccess(data: bytes, pos: int, out: dict[str, Any]) -> int:
     return pos
 
 
-def _decode_tlvs(data: bytes, pos: int, out: dict[int, bytes]) -> None:
+def decode_tlvs(data: bytes, pos: int, out: dict[int, bytes]) -> None:
+    """The TLVs from ``pos`` to the end of ``data`` into ``out`` (§3.3); raises :class:`PduError`."""
     end = len(data)
     if pos == end - 1 and data[pos] == 0:
         return  # a stray NUL after an omitted error-response body (PROTOCOLS.md §1.3)
