@@ -14,15 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from channels.errors import ConfigurationError
 from channels.message import ChannelKind, Message
-from channels.policy import ALLOW, Decision, Defer, Reject
+from channels.policy import ALLOW, Decide, Decision, Defer, Reject, Undo
 from throttle.localtime import local_midnight, next_local_midnight
 from throttle.numbers import Numbers
-from throttle.stores.base import CapRequest, CapStore, IdempotencyStore, cap_check, cap_request
+from throttle.stores.base import (
+    CapCheck,
+    CapRequest,
+    CapStore,
+    IdempotencyStore,
+    SyncCapStore,
+    SyncIdempotencyStore,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -30,9 +37,28 @@ CAP_FULL = Reject("contact_cap: subscriber reached a contact cap")
 DUPLICATE = Reject("duplicate: message id already sent or in flight")
 
 
+_last_us: tuple[datetime, int] = (EPOCH, 0)
+
+
 def to_us(when: datetime) -> int:
-    """Aware datetime → integer microseconds since the epoch (exact)."""
-    return (when - EPOCH) // ONE_US
+    """Aware datetime → integer microseconds since the epoch (exact).
+
+    The stages of one decision are all given the same ``now`` object: the last answer is kept for it
+    (an identity test, against 0.3 µs of timedelta arithmetic for each of three stages). The pair is
+    one tuple, replaced whole, so a reader never sees one instant's answer beside another's."""
+    global _last_us
+    last = _last_us
+    if when is last[0]:
+        return last[1]
+    us = (when - EPOCH) // ONE_US
+    _last_us = (when, us)
+    return us
+
+
+def _claimed(claims: list[bool]) -> list[Decision]:
+    if all(claims):
+        return [ALLOW] * len(claims)
+    return [ALLOW if ok else DUPLICATE for ok in claims]
 
 
 class IdempotencyPolicy:
@@ -43,19 +69,29 @@ class IdempotencyPolicy:
             raise ConfigurationError("idempotency ttl must be positive")
         self.store = store
         self._ttl_us = ttl // ONE_US
+        # channels.policy.SyncPolicy: a store in this process is asked with plain calls.
+        sync = isinstance(store, SyncIdempotencyStore)
+        self._sync_store = cast(SyncIdempotencyStore, store)  # read only when sync
+        self.evaluate_sync: Decide | None = self._evaluate_sync if sync else None
+        self.rollback_sync: Undo | None = self._rollback_sync if sync else None
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return (await self.evaluate_many((message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        claimed = await self.store.claim([m.id for m in messages], to_us(now), self._ttl_us)
-        return [ALLOW if ok else DUPLICATE for ok in claimed]
+        return _claimed(await self.store.claim([m.id for m in messages], to_us(now), self._ttl_us))
+
+    def _evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        return _claimed(self._sync_store.claim_sync([m.id for m in messages], to_us(now), self._ttl_us))
 
     async def rollback(self, message: Message) -> None:
         await self.store.release([message.id])
 
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         await self.store.release([m.id for m in messages])
+
+    def _rollback_sync(self, messages: Sequence[Message]) -> None:
+        self._sync_store.release_sync([m.id for m in messages])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +115,9 @@ class ContactCap:
         return f"{self.channel.value if self.channel else 'all'}:{period}"
 
 
+_Plan = tuple[tuple[str, int, int], ...]  # (key suffix, limit, max age µs or -1 for a day) per cap
+
+
 class ContactCapPolicy:
     """Count each allowed message against its subscriber's caps; a full cap rejects (or defers until
     the cap frees, with ``on_full="defer"``)."""
@@ -100,47 +139,75 @@ class ContactCapPolicy:
         self.numbers = numbers or Numbers()
         self.on_full = on_full
         self._days: dict[ZoneInfo, tuple[int, int]] = {}
-        self._plans: dict[ChannelKind, tuple[tuple[str, int, int], ...]] = {}
+        self._kinds: dict[ChannelKind, tuple[_Plan, bool]] = {}
+        self._last_kind: tuple[ChannelKind | None, _Plan, bool] = (None, (), False)
         self._plan = tuple(
             (c.channel, f":{c.scope}", c.limit, -1 if c.period == "day" else c.period // ONE_US) for c in caps
         )
+        self._any_day = any(c.period == "day" for c in caps)
         longest = max((c.period for c in caps if c.period != "day"), default=timedelta(0))
         self._retention_us = max(longest, timedelta(hours=26)) // ONE_US  # a local day lasts ≤ 25 h
+        # channels.policy.SyncPolicy: a store in this process is asked with plain calls.
+        sync = isinstance(store, SyncCapStore)
+        self._sync_store = cast(SyncCapStore, store)  # read only when sync
+        self.evaluate_sync: Decide | None = self._evaluate_sync if sync else None
+        self.rollback_sync: Undo | None = self._rollback_sync if sync else None
 
     def _requests(
         self, messages: Sequence[Message], now: datetime | None, now_us: int = 0
     ) -> list[CapRequest]:
         """The checks for each message; without ``now`` only the keys matter (for a release).
 
-        A calendar-day check needs the recipient's local day: found once per zone per chunk."""
-        subs = self.numbers.keys([m.to for m in messages])
-        plans = self._plans
-        spans: dict[ZoneInfo, tuple[int, int]] = {}  # zone → (age, reset) of its local day, now
+        A calendar-day check needs the recipient's local day (its age is the time since the local
+        midnight; it resets at the next): found once per zone per chunk. The kind's caps are looked
+        up when the kind changes from one message to the next (an enum member hashes in Python)."""
+        numbers = self.numbers
+        subs = numbers.keys_to(messages)
+        days = now is not None and self._any_day
+        zones: Sequence[ZoneInfo | None] = numbers.key_zones(subs) if days else [None] * len(subs)
+        spans: dict[ZoneInfo | None, tuple[int, int]] = {}  # zone → (age, reset) of its local day, now
+        kind, plan, zoned = self._last_kind
+        day_age = day_reset = 0
+        new = tuple.__new__  # cap_check and cap_request without their Python-level call
         out: list[CapRequest] = []
-        for message, sub in zip(messages, subs, strict=True):
-            plan = plans.get(message.kind)
-            if plan is None:
-                plan = plans[message.kind] = self._plan_for(message.kind)
-            checks = []
-            for scope, limit, age in plan:
-                reset = 0
-                if age < 0:  # a calendar day in the recipient's zone
-                    age = 0
-                    if now is not None:
-                        tz = self._zone(message, sub)
-                        span = spans.get(tz)
-                        if span is None:
-                            start, end = self._day(tz, now, now_us)
-                            span = spans[tz] = (now_us - start, end - now_us)
-                        age, reset = span
-                checks.append(cap_check(sub + scope, age, limit, reset))
-            out.append(cap_request(message.id, tuple(checks), sub))
+        for message, sub, tz in zip(messages, subs, zones, strict=True):
+            if message.kind is not kind:
+                kind = message.kind
+                plan, zoned = self._kinds.get(kind) or self._kind(kind)
+                self._last_kind = (kind, plan, zoned)
+            if zoned and days:
+                if message.timezone:
+                    tz = numbers.named_zone(message.timezone)
+                span = spans.get(tz)
+                if span is None:
+                    span = spans[tz] = self._span(tz, now, now_us)  # type: ignore[arg-type]
+                day_age, day_reset = span
+            checks = tuple(
+                [
+                    new(
+                        CapCheck,
+                        (sub + scope, age, limit, 0)
+                        if age >= 0
+                        else (sub + scope, day_age, limit, day_reset),
+                    )
+                    for scope, limit, age in plan
+                ]
+            )
+            out.append(new(CapRequest, (message.id, checks, sub)))
         return out
 
-    def _plan_for(self, kind: ChannelKind) -> tuple[tuple[str, int, int], ...]:
-        """The caps that apply to ``kind``: (key suffix, limit, max age in µs or -1 for a day)."""
-        plan = self._plan
-        return tuple((scope, limit, age) for channel, scope, limit, age in plan if channel in (None, kind))
+    def _span(self, tz: ZoneInfo, now: datetime, now_us: int) -> tuple[int, int]:
+        start, end = self._day(tz, now, now_us)
+        return now_us - start, end - now_us
+
+    def _kind(self, kind: ChannelKind) -> tuple[_Plan, bool]:
+        """The caps that apply to ``kind`` (key suffix, limit, max age in µs or -1 for a day), and
+        whether one of them is a calendar day (the recipient's zone is then needed)."""
+        plan = tuple(
+            (scope, limit, age) for channel, scope, limit, age in self._plan if channel in (None, kind)
+        )
+        found = self._kinds[kind] = (plan, any(age < 0 for _, _, age in plan))
+        return found
 
     def _day(self, tz: ZoneInfo, now: datetime, now_us: int) -> tuple[int, int]:
         """The recipient's current local day as [start, end) in µs (cached per zone)."""
@@ -149,17 +216,24 @@ class ContactCapPolicy:
             day = self._days[tz] = (to_us(local_midnight(now, tz)), to_us(next_local_midnight(now, tz)))
         return day
 
-    def _zone(self, message: Message, sub: str) -> ZoneInfo:
-        if message.timezone:
-            return self.numbers.named_zone(message.timezone)
-        return self.numbers.key_zone(sub)
-
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return (await self.evaluate_many((message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
         now_us = to_us(now)
         waits = await self.store.reserve(self._requests(messages, now, now_us), now_us, self._retention_us)
+        return self._decisions(waits, now)
+
+    def _evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        now_us = to_us(now)
+        waits = self._sync_store.reserve_sync(
+            self._requests(messages, now, now_us), now_us, self._retention_us
+        )
+        return self._decisions(waits, now)
+
+    def _decisions(self, waits: list[int], now: datetime) -> list[Decision]:
+        if not any(waits):
+            return [ALLOW] * len(waits)
         return [ALLOW if not w else self._refusal(w, now) for w in waits]
 
     def _refusal(self, wait_us: int, now: datetime) -> Decision:
@@ -168,7 +242,10 @@ class ContactCapPolicy:
         return Defer(now + timedelta(microseconds=wait_us), "contact_cap")
 
     async def rollback(self, message: Message) -> None:
-        await self.store.release(self._requests([message], None))
+        await self.store.release(self._requests((message,), None))
 
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         await self.store.release(self._requests(messages, None))
+
+    def _rollback_sync(self, messages: Sequence[Message]) -> None:
+        self._sync_store.release_sync(self._requests(messages, None))

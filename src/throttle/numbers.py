@@ -17,6 +17,7 @@ and digits) is recognised without the strip-and-translate of the general path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -30,6 +31,13 @@ _DROP = str.maketrans("", "", " -().\u00a0")
 UNKNOWN_ZONE = "Etc/Unknown"
 # Every prefix of every key of the zone table: the longest-prefix walk stops as soon as it leaves it.
 _TZ_PREFIXES = frozenset(k[:n] for k in TIMEZONE_DATA for n in range(1, len(k) + 1))
+
+
+class HasTo(Protocol):
+    """Anything addressed to a number (a ``channels.Message``)."""
+
+    @property
+    def to(self) -> str: ...
 
 
 def zone(name: str) -> ZoneInfo:
@@ -60,6 +68,9 @@ class Numbers:
         self._zones: dict[str, ZoneInfo] = {}  # by the key's first TIMEZONE_LONGEST_PREFIX digits
         self._ops: dict[str, str] = {}
         self._zone_names: dict[str, ZoneInfo] = {}
+        # The last chunk asked about (keys_to, key_zones): (question, answer), replaced whole.
+        self._last_keys: tuple[Sequence[HasTo], tuple[str, ...]] = ((), ())
+        self._last_zones: tuple[Sequence[str], tuple[ZoneInfo, ...]] = ((), ())
 
     def key(self, to: str) -> str:
         """E.164 digits without ``+``; ``""`` when ``to`` is not a number."""
@@ -77,6 +88,24 @@ class Numbers:
         get = self._keys.get
         key = self.key
         return [get(to) or key(to) for to in tos]
+
+    def keys_to(self, messages: Sequence[HasTo]) -> tuple[str, ...]:
+        """``self.keys([m.to for m in messages])`` in one pass (no list of numbers in between).
+
+        Every stage of a chunk asks for the same keys: the last tuple of messages asked about is kept
+        with its keys (``channels.policy.evaluate_chunk`` hands its stages tuples), and asking again
+        is an identity test. Holding the tuple keeps its identity from being reused, and a tuple of
+        frozen messages cannot change, so the answer kept is the answer. Other sequences (a list may
+        change between calls) are read each time."""
+        last = self._last_keys
+        if messages is last[0]:
+            return last[1]
+        get = self._keys.get
+        key = self.key
+        keys = tuple([get(m.to) or key(m.to) for m in messages])
+        if type(messages) is tuple:
+            self._last_keys = (messages, keys)  # one tuple, replaced whole
+        return keys
 
     def _normalise(self, to: str) -> str:
         if to[:1] == "+" and to[1:].isdigit():
@@ -108,6 +137,20 @@ class Numbers:
                 self._zones.clear()
             self._zones[head] = found
         return found
+
+    def key_zones(self, keys: Sequence[str]) -> tuple[ZoneInfo, ...]:
+        """``[self.key_zone(key) for key in keys]``, with the cache probed inline; the last tuple of
+        keys is kept with its zones, as :meth:`keys_to` keeps its answer (quiet hours and day caps
+        both ask for a chunk's zones)."""
+        last = self._last_zones
+        if keys is last[0]:
+            return last[1]
+        get = self._zones.get
+        key_zone = self.key_zone
+        zones = tuple([get(key[:TIMEZONE_LONGEST_PREFIX]) or key_zone(key) for key in keys])
+        if type(keys) is tuple:
+            self._last_zones = (keys, zones)
+        return zones
 
     def _lookup_zone(self, key: str) -> ZoneInfo:
         names: tuple[str, ...] | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import structlog
 
@@ -20,11 +21,11 @@ from channels.clock import SYSTEM_CLOCK, Clock
 from channels.errors import ConfigurationError
 from channels.inbound import KeywordMatcher, is_opt_out
 from channels.message import Message, mask_msisdn
-from channels.policy import ALLOW, Decision, Reject
+from channels.policy import ALLOW, Decide, Decision, Reject
 from channels.results import InboundMessage
 from throttle.dedup import to_us
 from throttle.numbers import Numbers
-from throttle.stores.base import OptOutStore
+from throttle.stores.base import OptOutStore, SyncOptOutStore
 
 log = structlog.get_logger(__name__)
 
@@ -74,16 +75,32 @@ class OptOutPolicy:
         self.keywords = keywords
         self.exempt_transactional = exempt_transactional
         self.clock = clock
+        # channels.policy.SyncPolicy: a store in this process is asked with a plain call.
+        self._sync_store = cast(SyncOptOutStore, store)  # read only when evaluate_sync is set
+        self.evaluate_sync: Decide | None = (
+            self._evaluate_sync if isinstance(store, SyncOptOutStore) else None
+        )
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return (await self.evaluate_many((message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        keys = self.numbers.keys([m.to for m in messages])
-        opted = await self.store.contains(keys)
+        keys = self.numbers.keys_to(messages)
+        return self._decisions(messages, keys, await self.store.contains(keys))
+
+    def _evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        keys = self.numbers.keys_to(messages)
+        return self._decisions(messages, keys, self._sync_store.contains_sync(keys))
+
+    def _decisions(
+        self, messages: Sequence[Message], keys: Sequence[str], opted: list[bool]
+    ) -> list[Decision]:
+        blocked = self.blocked
+        if not any(opted) and blocked.isdisjoint(keys):  # the usual chunk: nobody to refuse
+            return [ALLOW] * len(keys)
         out: list[Decision] = []
         for m, key, is_out in zip(messages, keys, opted, strict=True):
-            if key in self.blocked:
+            if key in blocked:
                 out.append(BLOCKED)
             elif is_out and not (self.exempt_transactional and m.transactional):
                 out.append(OPTED_OUT)
@@ -93,6 +110,9 @@ class OptOutPolicy:
 
     async def rollback(self, message: Message) -> None:
         return None
+
+    def rollback_sync(self, messages: Sequence[Message]) -> None:
+        return None  # nothing was reserved
 
     async def opt_out(self, numbers: Iterable[str], source: str = "user") -> None:
         keys = [k for k in (self.numbers.key(n) for n in numbers) if k]

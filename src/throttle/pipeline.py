@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.message import ChannelKind, Message
-from channels.policy import ALLOW, Allow, Decision, Policy, evaluate_chunk
+from channels.policy import Decision, Policy, evaluate_chunk, rollback_chunk
 from throttle.dedup import ContactCap, ContactCapPolicy, IdempotencyPolicy
 from throttle.numbers import Numbers
 from throttle.optout import OptOutPolicy
@@ -27,15 +27,6 @@ from throttle.stores.memory import MemoryStore
 from throttle.validate import ValidatePolicy
 
 P = TypeVar("P")
-
-
-async def _rollback_many(stage: Any, messages: Sequence[Message]) -> None:
-    many = getattr(stage, "rollback_many", None)
-    if many is not None:
-        await many(messages)
-        return
-    for m in messages:
-        await stage.rollback(m)
 
 
 class Pipeline:
@@ -52,24 +43,18 @@ class Pipeline:
         raise KeyError(kind.__name__)
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        for i, stage in enumerate(self.stages):
-            decision = await stage.evaluate(message, now)
-            if not isinstance(decision, Allow):
-                for done in reversed(self.stages[:i]):
-                    await done.rollback(message)
-                return decision
-        return ALLOW
+        """A chunk of one: the stages' plain-call path (``SyncPolicy``) where their stores allow it."""
+        return (await evaluate_chunk(self.stages, (message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
         return await evaluate_chunk(self.stages, messages, now)
 
     async def rollback(self, message: Message) -> None:
-        for stage in reversed(self.stages):
-            await stage.rollback(message)
+        await self.rollback_many((message,))
 
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         for stage in reversed(self.stages):
-            await _rollback_many(stage, messages)
+            await rollback_chunk(stage, messages)
 
 
 def default_pipeline(

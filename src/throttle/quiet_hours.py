@@ -133,16 +133,19 @@ class QuietHoursPolicy:
         self._cache: dict[ZoneInfo, tuple[datetime, datetime, bool, Defer]] = {}  # (from, until, open)
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return self.evaluate_sync((message,), now)[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        """One decision per zone per chunk: every message of a zone shares it."""
+        return self.evaluate_sync(messages, now)
+
+    def evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        """One decision per zone per chunk: every message of a zone shares it. Nothing to await:
+        the Dispatcher calls it directly (channels.policy.SyncPolicy)."""
         numbers = self.numbers
-        keys = numbers.keys([m.to for m in messages])
-        key_zone = numbers.key_zone
+        zones = numbers.key_zones(numbers.keys_to(messages))
         by_zone: dict[ZoneInfo, Decision] = {}
         out: list[Decision] = []
-        for message, key in zip(messages, keys, strict=True):
+        for message, tz in zip(messages, zones, strict=True):
             if message.transactional:
                 out.append(ALLOW)
                 continue
@@ -152,8 +155,6 @@ class QuietHoursPolicy:
                 except ConfigurationError as exc:
                     out.append(Reject(f"timezone: {exc}"))
                     continue
-            else:
-                tz = key_zone(key)
             decision = by_zone.get(tz)
             if decision is None:
                 decision = by_zone[tz] = self._decide(tz, now)
@@ -169,3 +170,6 @@ class QuietHoursPolicy:
 
     async def rollback(self, message: Message) -> None:
         return None
+
+    def rollback_sync(self, messages: Sequence[Message]) -> None:
+        return None  # nothing was reserved

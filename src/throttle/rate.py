@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from operator import attrgetter
+from typing import cast
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.deferral import RATE_LIMIT_REASON
 from channels.errors import ConfigurationError
 from channels.message import ChannelKind, Message
-from channels.policy import ALLOW, Decision, Defer
+from channels.policy import ALLOW, Decide, Decision, Defer, Undo
 from throttle.dedup import ONE_US, to_us
 from throttle.numbers import Numbers
-from throttle.stores.base import US, Bucket, RateRequest, RateStore, rate_request
+from throttle.stores.base import US, Bucket, RateRequest, RateStore, SyncRateStore, rate_request
 
 
 class Scope(StrEnum):
@@ -92,6 +93,11 @@ class RateLimitPolicy:
         self._by_values: dict[object, tuple[Bucket, ...]] = {}
         self._shape = self._shape_of(self.limits)
         self._reasons: dict[tuple[Bucket, ...], str] = {}
+        # channels.policy.SyncPolicy: a store in this process is asked with plain calls.
+        sync = isinstance(store, SyncRateStore)
+        self._sync_store = cast(SyncRateStore, store)  # read only when sync
+        self.evaluate_sync: Decide | None = self._evaluate_sync if sync else None
+        self.rollback_sync: Undo | None = self._rollback_sync if sync else None
 
     def _shape_of(self, limits: Sequence[RateLimit]) -> Callable[[Message], object]:
         """What a message's buckets depend on, as a cache key read in one call. Campaign and
@@ -136,11 +142,21 @@ class RateLimitPolicy:
         return out
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return (await self.evaluate_many((message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
         requests = self.requests(messages)
-        waits = await self.store.acquire(requests, to_us(now), self._max_wait_us)
+        return self._decisions(
+            requests, await self.store.acquire(requests, to_us(now), self._max_wait_us), now
+        )
+
+    def _evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        requests = self.requests(messages)
+        return self._decisions(
+            requests, self._sync_store.acquire_sync(requests, to_us(now), self._max_wait_us), now
+        )
+
+    def _decisions(self, requests: list[RateRequest], waits: list[int], now: datetime) -> list[Decision]:
         if not any(waits):
             return [ALLOW] * len(waits)
         return [ALLOW if not w else self._defer(r, w, now) for r, w in zip(requests, waits, strict=True)]
@@ -158,3 +174,6 @@ class RateLimitPolicy:
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         """Give the tokens back (the send failed for good, or a later stage refused)."""
         await self.store.release(self.requests(messages), to_us(self.clock.now()))
+
+    def _rollback_sync(self, messages: Sequence[Message]) -> None:
+        self._sync_store.release_sync(self.requests(messages), to_us(self.clock.now()))

@@ -44,11 +44,15 @@ class ValidatePolicy:
         self.require_sender = require_sender
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
-        return (await self.evaluate_many([message], now))[0]
+        return self.evaluate_sync((message,), now)[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
-        """The checks, in order, for a chunk (the keys come from one batch lookup)."""
-        keys = self.numbers.keys([m.to for m in messages])
+        return self.evaluate_sync(messages, now)
+
+    def evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        """The checks, in order, for a chunk (the keys come from one batch lookup). Nothing to
+        await: the Dispatcher calls it directly (channels.policy.SyncPolicy)."""
+        keys = self.numbers.keys_to(messages)
         countries, kinds, require_sender = self.countries, self.kinds, self.require_sender
         out: list[Decision] = []
         for message, key in zip(messages, keys, strict=True):
@@ -75,6 +79,9 @@ class ValidatePolicy:
 
     async def rollback(self, message: Message) -> None:
         return None
+
+    def rollback_sync(self, messages: Sequence[Message]) -> None:
+        return None  # nothing was reserved
 
 
 def _content(c: Content) -> Decision:

@@ -12,7 +12,7 @@ thousands of them, and a tuple is the cheapest immutable record Python builds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 US = 1_000_000  # microseconds per second
 
@@ -111,6 +111,38 @@ class OptOutStore(Protocol):
     async def remove(self, numbers: Sequence[str]) -> None: ...
 
     async def contains(self, numbers: Sequence[str]) -> list[bool]: ...
+
+
+# A store whose operations complete without awaiting (its state is in this process) also offers them
+# as plain methods: a policy on such a store decides without a coroutine (``evaluate_sync`` in
+# channels.policy). Same arguments, same answers as the async protocols above; the async methods of
+# such a store are the plain ones, wrapped.
+
+
+@runtime_checkable
+class SyncRateStore(Protocol):
+    def acquire_sync(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]: ...
+
+    def release_sync(self, requests: Sequence[RateRequest], now_us: int) -> None: ...
+
+
+@runtime_checkable
+class SyncIdempotencyStore(Protocol):
+    def claim_sync(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]: ...
+
+    def release_sync(self, ids: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class SyncCapStore(Protocol):
+    def reserve_sync(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]: ...
+
+    def release_sync(self, requests: Sequence[CapRequest]) -> None: ...
+
+
+@runtime_checkable
+class SyncOptOutStore(Protocol):
+    def contains_sync(self, numbers: Sequence[str]) -> list[bool]: ...
 
 
 class Store(Protocol):

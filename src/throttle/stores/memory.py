@@ -2,8 +2,11 @@
 
 Implements the store protocols of :mod:`throttle.stores.base` for one process: GCRA theoretical
 arrival times per bucket with slot reservations, idempotency claims with expiry, contact-cap members
-per key, and the opt-out set. Nothing here awaits; the async methods exist so every backend has one
-interface. Expired entries are purged from insertion-ordered queues, so no call scans everything.
+per key, and the opt-out set. Nothing here awaits: each operation is a plain method (``acquire_sync``,
+``claim_sync``…, the :mod:`throttle.stores.base` ``Sync*Store`` protocols) that the policies call
+directly, with no coroutine per stage (:mod:`channels.policy`, ``evaluate_sync``); the async methods
+wrap them so every backend has one interface. Expired entries are purged from insertion-ordered
+queues, so no call scans everything.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class MemoryRateStore:
         self._reserved_order: deque[tuple[int, str]] = deque()
 
     async def acquire(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]:
+        return self.acquire_sync(requests, now_us, max_wait_us)
+
+    def acquire_sync(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]:
         self._purge(now_us)
         booked: list[tuple[int, str]] = []
         out = rate_decide_many(self._tat, self._reserved, requests, now_us, max_wait_us, booked)
@@ -32,6 +38,9 @@ class MemoryRateStore:
         return out
 
     async def release(self, requests: Sequence[RateRequest], now_us: int) -> None:
+        self.release_sync(requests, now_us)
+
+    def release_sync(self, requests: Sequence[RateRequest], now_us: int) -> None:
         for req in requests:
             self._reserved.pop(req.token, None)
             rate_give_back(self._tat, req, now_us)
@@ -50,6 +59,9 @@ class MemoryIdempotencyStore:
         self._order: deque[tuple[int, str]] = deque()
 
     async def claim(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]:
+        return self.claim_sync(ids, now_us, ttl_us)
+
+    def claim_sync(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]:
         self._purge(now_us)
         expiry, order = self._expiry, self._order
         until = now_us + ttl_us
@@ -65,6 +77,9 @@ class MemoryIdempotencyStore:
         return out
 
     async def release(self, ids: Sequence[str]) -> None:
+        self.release_sync(ids)
+
+    def release_sync(self, ids: Sequence[str]) -> None:
         for mid in ids:
             self._expiry.pop(mid, None)
 
@@ -81,6 +96,9 @@ class MemoryCapStore:
         self._members: dict[str, Members] = {}  # key → ((ts, member), ...) oldest first
 
     async def reserve(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
+        return self.reserve_sync(requests, now_us, retention_us)
+
+    def reserve_sync(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
         horizon = now_us - retention_us
         members = self._members
         get = members.get
@@ -96,6 +114,9 @@ class MemoryCapStore:
         return out
 
     async def release(self, requests: Sequence[CapRequest]) -> None:
+        self.release_sync(requests)
+
+    def release_sync(self, requests: Sequence[CapRequest]) -> None:
         for req in requests:
             for check in req.checks:
                 listed = self._members.get(check.key)
@@ -116,6 +137,9 @@ class MemoryOptOutStore:
             self._numbers.pop(n, None)
 
     async def contains(self, numbers: Sequence[str]) -> list[bool]:
+        return self.contains_sync(numbers)
+
+    def contains_sync(self, numbers: Sequence[str]) -> list[bool]:
         known = self._numbers
         return [n in known for n in numbers]
 
