@@ -31,6 +31,7 @@ from aiohttp import web
 
 from channels.clock import Clock
 from channels.errors import ConfigurationError
+from channels.http import serve_post
 from channels.mm7.envelope import Address, Mm7FormatError
 from channels.mm7.messages import Status, SubmitRsp
 from channels.mm7.mm import mm_text
@@ -108,7 +109,7 @@ class MmscSimulator:
         self._poke = asyncio.Event()
         self._fire_lock = asyncio.Lock()
         self._post_slots = asyncio.Semaphore(POST_CONCURRENCY)
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._timer: asyncio.Task[None] | None = None
 
@@ -137,13 +138,9 @@ class MmscSimulator:
     async def start(self) -> None:
         if self._runner is not None:
             return
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_post(self.path, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_post(
+            self._handle, host=self.host, port=self.port, path=self.path, client_max_size=16 * 1024 * 1024
+        )
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self._timer = asyncio.create_task(self._timer_loop())
         log.info("mmsc.started", url=self.http_url, profile=self.profile.release)
@@ -173,7 +170,7 @@ class MmscSimulator:
 
     # -- MM7 server --------------------------------------------------------------------------------
 
-    def _authorised(self, request: web.Request) -> bool:
+    def _authorised(self, request: web.BaseRequest) -> bool:
         if self.username is None:
             return True
         header = request.headers.get("Authorization", "")
@@ -185,7 +182,7 @@ class MmscSimulator:
             return False
         return bool(auth.login == self.username and auth.password == (self.password or ""))
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.Response:
         self.counters["requests"] += 1
         if not self._authorised(request):
             self.counters["unauthorised"] += 1

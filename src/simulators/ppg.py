@@ -28,6 +28,7 @@ import structlog
 from aiohttp import web
 
 from channels.errors import ChannelsError, RemoteProtocolError
+from channels.http import serve_post
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.receipts import ReceiptTracker
 from channels.results import DeliveryReceipt, DeliveryState
@@ -84,7 +85,7 @@ class PpgSimulator:
             if username
             else None
         )
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._smsc: WapSmppChannel | None = None
         self._tracker = ReceiptTracker(receipt_timeout=timedelta(minutes=10))
@@ -117,12 +118,9 @@ class PpgSimulator:
         await self.aclose()
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=4 << 20)
-        app.router.add_post(self.path, self._on_push)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_post(
+            self._on_push, host=self.host, port=self.port, path=self.path, client_max_size=4 << 20
+        )
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         if self.smsc_url:
             channel = WapSmppChannel.from_url(
@@ -156,7 +154,7 @@ class PpgSimulator:
 
     # -- PAP in ----------------------------------------------------------------------------------
 
-    def _authorised(self, request: web.Request) -> bool:
+    def _authorised(self, request: web.BaseRequest) -> bool:
         if self._expected_auth is None:
             return True
         if request.headers.get("Authorization") == self._expected_auth:
@@ -169,7 +167,7 @@ class PpgSimulator:
             status=self.scenario.http_status, body=pap.render(doc), content_type="application/xml"
         )
 
-    async def _on_push(self, request: web.Request) -> web.Response:
+    async def _on_push(self, request: web.BaseRequest) -> web.Response:
         if not self._authorised(request):
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="wappush"'})
         if self.scenario.latency:
@@ -272,7 +270,7 @@ class PpgSimulator:
             log.warning("ppg.notify.failed", push_id=verdict.message.push_id, error=str(exc))
 
 
-async def _read_push_body(request: web.Request) -> pap.PushBody:
+async def _read_push_body(request: web.BaseRequest) -> pap.PushBody:
     """Split and check the multipart/related body with the shared codec (the std-lib parser's reading
     of it, by a canonical-shape reader ~5x cheaper than that parser: ``channels.mm7.multipart``)."""
     content_type = request.headers.get("Content-Type", "")

@@ -6,7 +6,8 @@ pool, turns the answer into a :class:`~channels.results.SendResult` whose remote
 MessageID, and runs an :class:`~channels.mm7.receiver.Mm7Receiver` for the MMSC's delivery reports and
 MO, yielded by ``events()`` as DeliveryReceipt (``remote_id`` = MessageID, correlated by the
 Dispatcher's ReceiptTracker) and InboundMessage. Everything protocol-shaped is in the pure modules;
-this one only moves bytes, measures time and translates aiohttp's exceptions (``raise ... from``).
+this one only moves bytes (through :mod:`channels.http`, which also turns transport failures into our
+errors) and measures time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import structlog
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Mms
-from channels.errors import ChannelClosed, ConnectTimeout, ContentRejected, OutcomeUnknown, TransportError
+from channels.errors import ChannelClosed, ContentRejected
+from channels.http import KeepAlivePool, SessionPoster
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.mm7.config import Mm7Config, config_from_url
 from channels.mm7.envelope import Address, AddressKind
@@ -63,8 +65,8 @@ class Mm7Client:
     ) -> None:
         self.config = config
         self.name = config.name
-        self._session = session
-        self._own_session = session is None
+        self._session = session  # the caller's; else the client posts on its own KeepAlivePool
+        self._http: KeepAlivePool | SessionPoster | None = None
         self._clock = clock
         # one boundary for this client's lifetime (encode_soap checks it against each body)
         self._boundary = boundary or itertools.repeat(new_boundary()).__next__
@@ -108,11 +110,14 @@ class Mm7Client:
                 return
             if self._closed:
                 raise ChannelClosed("MM7 client is closed")
+            c = self.config
             if self._session is None:
-                c = self.config
-                timeout = aiohttp.ClientTimeout(total=c.timeout, sock_connect=c.connect_timeout)
-                connector = aiohttp.TCPConnector(limit=c.connections, keepalive_timeout=15)
-                self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+                self._http = KeepAlivePool(
+                    c.endpoint, headers=self._headers, limit=c.connections, timeout=c.timeout,
+                    connect_timeout=c.connect_timeout, label="MM7",
+                )
+            else:
+                self._http = SessionPoster(self._session, c.endpoint, headers=self._headers, label="MM7")
             if self.config.report_url is not None:
                 parts = urlsplit(self.config.report_url)
                 self._receiver = Mm7Receiver(
@@ -129,8 +134,8 @@ class Mm7Client:
         self._closed = True
         if self._receiver is not None:
             await self._receiver.aclose()
-        if self._own_session and self._session is not None:
-            await self._session.close()
+        if self._http is not None:
+            await self._http.close()
         with contextlib.suppress(asyncio.QueueFull):  # if full, events() ends once drained
             self._events.put_nowait(None)
 
@@ -182,27 +187,13 @@ class Mm7Client:
         if not self._started:
             await self.start()
         request = self._request(message, content, f"{self._tid_prefix}-{next(self._tids)}")
-        status, ctype, body = await self._post(request.content_type, request.body)
+        assert self._http is not None
+        status, ctype, body = await self._http.post(request.content_type, request.body)
         message_id = read_submit_answer(status, ctype, body)
         log.debug("mm7.submit.completed", message_id=message.id, remote_id=message_id,
                   to=mask_msisdn(message.to))
         return SendResult(message_id=message.id, channel=ChannelKind.MMS, remote_ids=(message_id,),
                           accepted_at=self._clock.now())
-
-    async def _post(self, content_type: str, body: bytes) -> tuple[int, str, bytes]:
-        assert self._session is not None
-        headers = {**self._headers, "Content-Type": content_type}
-        try:
-            async with self._session.post(self.config.endpoint, data=body, headers=headers) as resp:
-                return resp.status, resp.headers.get("Content-Type", ""), await resp.read()
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise ConnectTimeout(f"MM7: connecting to {self.config.endpoint} timed out") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError(f"MM7: cannot connect to {self.config.endpoint}: {exc}") from exc
-        except TimeoutError as exc:
-            raise OutcomeUnknown("MM7: no answer to SubmitReq within the timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise OutcomeUnknown(f"MM7: connection lost after SubmitReq was sent: {exc}") from exc
 
     # -- events ------------------------------------------------------------------------------------
 

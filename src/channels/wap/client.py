@@ -1,9 +1,10 @@
 """``PapClient``: the WAP_PUSH channel through a push proxy gateway, speaking PAP 2.0 over HTTP (WAP-247).
 
 Each message becomes one PAP request (push-message + SI/SL document, multipart/related) on a
-keep-alive aiohttp session; the PPG's push-response code (read from the XML, whatever the HTTP status:
-Kannel answers 202 for every outcome) maps to our errors through ``pap.PAP_CODES``. The push-id is
-``<Message.id>@<pi_domain>``, so a retried message keeps its push-id and a PPG can refuse a duplicate.
+keep-alive connection (:class:`channels.http.KeepAlivePool`); the PPG's push-response code (read from
+the XML, whatever the HTTP status: Kannel answers 202 for every outcome) maps to our errors through
+``pap.PAP_CODES``. The push-id is ``<Message.id>@<pi_domain>``, so a retried message keeps its push-id
+and a PPG can refuse a duplicate.
 When ``notify`` is set the client listens for resultnotification-message posts (it names itself in
 ``ppg-notify-requested-to``) and yields them as receipts keyed by push-id. PROTOCOLS.md §5.1.
 """
@@ -18,9 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
-import aiohttp
 import structlog
 from aiohttp import web
 
@@ -37,8 +37,8 @@ from channels.errors import (
     RemoteTemporaryError,
     RemoteThrottled,
     SendRejected,
-    TransportError,
 )
+from channels.http import KeepAlivePool
 from channels.message import ChannelKind, Message, mask_msisdn
 from channels.results import DeliveryReceipt, DeliveryState, Event, SendResult
 from channels.wap import pap
@@ -162,7 +162,7 @@ class PapClient:
         self.settings = settings
         self.name = settings.name
         self.clock = clock
-        self._session: aiohttp.ClientSession | None = None
+        self._http: KeepAlivePool | None = None
         self._runner: web.AppRunner | None = None
         self._notify_to: str | None = settings.notify_url
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -201,13 +201,16 @@ class PapClient:
         async with self._start_lock:
             if self._closed:
                 raise ChannelClosed("PAP client is closed")
-            if self._session is not None:
+            if self._http is not None:
                 return
             if self.settings.notify:
                 await self._start_listener(self.settings.notify)
-            connector = aiohttp.TCPConnector(limit=self.settings.concurrency, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=self.settings.timeout)
+            url = self.settings.url
+            if self._params:  # Kannel's query credentials (PROTOCOLS.md §5.1)
+                url += ("&" if urlsplit(url).query else "?") + urlencode(self._params)
+            self._http = KeepAlivePool(
+                url, headers=self._headers, limit=self.settings.concurrency, timeout=self.settings.timeout,
+                connect_timeout=self.settings.timeout, label=f"PPG {self.settings.url}", keepalive=30.0,
             )
             log.info("pap.client.started", url=self.settings.url, notify=self._notify_to)
 
@@ -229,8 +232,8 @@ class PapClient:
         if self._closed:
             return
         self._closed = True
-        if self._session is not None:
-            await self._session.close()
+        if self._http is not None:
+            await self._http.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self._events.put_nowait(None)
@@ -262,11 +265,11 @@ class PapClient:
         return push_id, body, multipart_type
 
     async def send(self, message: Message) -> SendResult:
-        if self._session is None:
+        if self._http is None:
             await self.start()
-        assert self._session is not None
+        assert self._http is not None
         push_id, body, content_type = self.build_request(message)
-        status, answer = await self._post(body, content_type)
+        status, _, answer = await self._http.post(content_type, body)
         self._check(status, answer, push_id)
         log.debug("pap.push.accepted", push_id=push_id, to=mask_msisdn(message.to))
         return SendResult(
@@ -275,19 +278,6 @@ class PapClient:
             remote_ids=(push_id,),
             accepted_at=self.clock.now(),
         )
-
-    async def _post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
-        assert self._session is not None
-        headers = {**self._headers, "Content-Type": content_type}
-        try:
-            async with self._session.post(
-                self.settings.url, data=body, headers=headers, params=self._params or None
-            ) as response:
-                return response.status, await response.read()
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError(f"PPG {self.settings.url} unreachable: {exc}") from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise OutcomeUnknown(f"PPG {self.settings.url} did not answer: {exc!r}") from exc
 
     def _check(self, status: int, answer: bytes, push_id: str) -> None:
         if status in _HTTP_ERRORS and not answer.lstrip().startswith(b"<"):
