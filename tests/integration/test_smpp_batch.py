@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from channels import (
@@ -93,3 +95,27 @@ async def test_dispatcher_bulk_path_uses_the_batch_and_correlates_receipts() -> 
             event = await dispatcher.next_event(10)
             ids.add(getattr(event, "message_id", None))
     assert ids == {m.id for m in messages}
+
+
+async def test_a_send_on_an_idle_link_is_written_in_its_own_loop_turn() -> None:
+    # Nothing in flight: the submit_sm leaves at once, not one loop turn later (a lone send's
+    # latency); a busy link still writes at the end of the turn, with the answers of its reads.
+    async with (
+        SmscSimulator(scenario=SmscScenario(receipts=False)) as smsc,
+        SmppClient.from_url(smsc.url) as client,
+    ):
+        proto = client.links[0].proto
+        assert proto is not None and proto.transport is not None
+        writes: list[bytes] = []
+        real_write = proto.transport.write
+
+        def write(data: bytes | bytearray | memoryview) -> None:
+            writes.append(bytes(data))
+            real_write(data)
+
+        proto.transport.write = write  # type: ignore[method-assign]
+        task = asyncio.create_task(client.send_batch([sms(1)]))
+        await asyncio.sleep(0)  # the task's first step runs up to waiting for its answer
+        assert len(writes) == 1 and writes[0][4:8] == b"\x00\x00\x00\x04"  # one submit_sm, written
+        [result] = await task
+    assert isinstance(result, SendResult) and smsc.submits == 1

@@ -408,6 +408,7 @@ class SmppLink:
                 if proto is not self.proto or proto.closed or not proto.conn.bound:
                     continue  # dropped while we waited: acquire again (the finally releases)
                 room = 1 if self.rate is not None else 1 + max(0, self._free(proto))
+                idle = not proto.conn.in_flight
                 now = loop.time()
                 for _ in range(min(room, len(pdus) - i)):
                     try:
@@ -418,7 +419,10 @@ class SmppLink:
                     self.requests += 1
             finally:
                 self._held -= 1
-            proto.schedule_flush()
+            if idle:  # nothing was in flight (a lone send): written now, which saves a loop turn
+                proto.flush()
+            else:  # at the end of the turn, with the answers and the other senders' requests
+                proto.schedule_flush()
             proto.rearm()
         await batch.done
         results: list[Pdu | ChannelsError] = batch.results  # type: ignore[assignment]  # all resolved
