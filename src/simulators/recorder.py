@@ -5,8 +5,8 @@ Every simulator appends one record (a JSON-able dict) per message it received. T
 person can ``tail -f`` it. Records hold full numbers and texts on purpose: they are test output, not
 logs.
 
-A simulator under load may hand in its commonest record as a flat tuple of strings and numbers
-instead (:meth:`Recorder.record_row`) with the function that expands it: a record is then one
+A simulator under load may hand in its commonest record as a flat tuple of strings, numbers and
+octets instead (:meth:`Recorder.record_row`) with the function that expands it: a record is then one
 object the garbage collector stops tracking, not a dict and its lists that every full collection
 walks again (with a million records kept, that walk was a fifth of the SMSC simulator's CPU). Rows
 are expanded the first time ``records`` is read, and from then on as they come, so readers only
@@ -58,7 +58,8 @@ class Recorder:
             self._write(record)
 
     def record_row(self, row: Row) -> None:
-        """A record as a flat tuple of str, int and None, which ``expand`` turns into its dict."""
+        """A record as a flat tuple of str, bytes, int, float and None, which ``expand`` turns into its
+        dict (when the records are read, or at once for the file)."""
         expand = self._expand
         if expand is None:
             raise TypeError("record_row needs a Recorder made with expand=")

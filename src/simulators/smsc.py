@@ -33,14 +33,14 @@ from channels.smpp import status as st
 from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator
 from channels.smpp.constants import CommandId, EsmClass, Tag
 from channels.smpp.dlr import STATE_TO_MESSAGE_STATE
-from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
 from channels.smpp.transport import SmppTransport
 from simulators.recorder import Recorder
-from simulators.smsc_clock import WallClock
+from simulators.smsc_clock import WallClock, iso
 from simulators.smsc_mo import ReplyPlan, mo_pdus
 from simulators.smsc_receipts import Receipts, ascii_preview, wants_receipt
 from simulators.smsc_record import (
+    ROW_TEXT,
     PartCollector,
     PartFate,
     expand_one_part,
@@ -86,7 +86,8 @@ class SmscSimulator:
         self._parts = PartCollector()
         self._states = list(sc.outcomes)
         self._cum_weights = list(accumulate(sc.outcomes.values()))  # what Random.choices would build
-        self._id_spec = id_spec(sc.response_id_style)
+        self._id_format = "%" + id_spec(sc.response_id_style)  # "%X", "%08X", "%012d": one C call per id
+        self._only_state = self._states[0] if len(self._states) == 1 else None
         self._receipts = Receipts(sc)
         self.clock = WallClock()
         self._replies = ReplyPlan(sc.seed, sc.reply_rate, sc.replies)
@@ -268,16 +269,15 @@ class SmscSimulator:
     def _accept(self) -> tuple[int, str, DeliveryState]:
         """A new message: its number, its id as the submit_sm_resp spells it, and the outcome drawn
         for it (kept for query_sm)."""
-        self._next_id += 1
-        number = self._next_id
-        message_id = format(number, self._id_spec)
-        states = self._states
-        if len(states) == 1:  # one outcome: no draw (Random.choices was 7% of the simulator)
-            state = states[0]
-        elif states:
-            state = self.rng.choices(states, cum_weights=self._cum_weights)[0]
-        else:
-            state = DeliveryState.DELIVERED
+        self._next_id = number = self._next_id + 1
+        message_id = self._id_format % number
+        state = self._only_state  # one outcome: no draw (Random.choices was 7% of the simulator)
+        if state is None:
+            states = self._states
+            if states:
+                state = self.rng.choices(states, cum_weights=self._cum_weights)[0]
+            else:
+                state = DeliveryState.DELIVERED
         self.messages[message_id] = state
         return number, message_id, state
 
@@ -325,26 +325,11 @@ class SmscSimulator:
             and not p["esm_class"] & EsmClass.UDHI
         ):
             # One part, no UDH, no SAR or port TLVs: nothing to reassemble (TS 23.040 §9.2.3.24).
-            body = p["short_message"]
-            text = decode_text(body, p["data_coding"])
-            source, destination = p["source_addr"], p["destination_addr"]
-            self.recorder.record_row(
-                one_part_row(
-                    system_id,
-                    source,
-                    destination,
-                    p["data_coding"],
-                    p["esm_class"],
-                    p["service_type"],
-                    text,
-                    message_id,
-                    state,
-                    len(body),
-                    self.clock.now_iso(),
-                )
-            )
+            row = one_part_row(system_id, p, message_id, state._value_, self.clock.time())
+            self.recorder.record_row(row)
             if self._replies.rate:
-                self._maybe_reply(session, source, destination)
+                self._maybe_reply(session, p["source_addr"], p["destination_addr"])
+            text: str = row[ROW_TEXT]
             return text
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         source, destination, esm = pdu.get("source_addr"), pdu.get("destination_addr"), pdu.get("esm_class")
@@ -373,7 +358,7 @@ class SmscSimulator:
             [p.message_id for p in parts],
             [p.state for p in parts],
             [p.octets for p in parts],
-            self.clock.now_iso(),
+            iso(self.clock.time()),
         )
         show_push(record, whole)
         self.recorder.record(record)

@@ -1,9 +1,11 @@
 """Wall-clock time for what the simulated SMSC writes: each record's ``received_at`` and the receipt
 dates (SMPP v3.4 Appendix B ``submit date`` / ``done date``).
 
-Both change once a second in the part that costs (``datetime`` construction and ``isoformat``: 3 µs a
-message under load, more than the rest of a record), so the second is formatted once and only the
-microseconds are added per call. The source of time is injectable, so a test can freeze it.
+The simulator takes the time as epoch seconds (one ``time.time`` call per message) and keeps it as a
+float: a record's ``received_at`` string is written by :func:`iso` only when the record is read or
+written to a file, not per message under load. The costly part of it (``datetime`` construction and
+``isoformat``) changes once a second, so the second is formatted once and only the microseconds are
+added per call. The source of time is injectable, so a test can freeze it.
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ from datetime import UTC, datetime
 
 
 class WallClock:
-    """UTC time as epoch seconds, and ``received_at`` strings as ``datetime.isoformat`` writes them."""
+    """UTC time as epoch seconds (``time``, like ``time.time``; a test may replace it)."""
 
-    __slots__ = ("_prefix", "_second", "time")
+    __slots__ = ("time",)
 
     def __init__(self, source: Callable[[], float] = time.time) -> None:
-        self.time = source  # epoch seconds (UTC), like time.time
+        self.time = source
+
+
+class _IsoFormat:
+    """:func:`iso`, with the last second's prefix cached (records are read in time order)."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
 
-    def iso(self, when: float) -> str:
-        """``datetime.fromtimestamp(when, UTC).isoformat()``: ``2025-11-23T15:40:07.123456+00:00``
-        (no fraction when the microseconds are 0, as isoformat writes it)."""
+    def __call__(self, when: float) -> str:
         second = int(when)
         if second != self._second:
             self._second = second
@@ -33,5 +41,8 @@ class WallClock:
         micro = int((when - second) * 1_000_000)
         return f"{self._prefix}.{micro:06d}+00:00" if micro else f"{self._prefix}+00:00"
 
-    def now_iso(self) -> str:
-        return self.iso(self.time())
+
+iso: Callable[[float], str] = _IsoFormat()
+"""``datetime.fromtimestamp(when, UTC).isoformat()`` for epoch seconds ``when``:
+``2025-11-23T15:40:07.123456+00:00`` (no fraction when the microseconds are 0, as isoformat writes
+it; the microseconds truncated, as the simulator has always written them)."""

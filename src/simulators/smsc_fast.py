@@ -19,15 +19,19 @@ Here the connection offers each whole frame of a read to :meth:`FastPath.on_fram
   receipt can go out on this bind (window credit, nothing queued before it).
 
 For such a submit it does what :meth:`SmscSimulator._on_submit` does, in the same order and with the
-same helpers (``_admit``, ``_accept``, :func:`one_part_row`, :class:`Receipts`): admits it or answers
-the scripted error, draws its outcome,
-records what the handset shows, writes the submit_sm_resp, then the receipt, whose body
-:meth:`Receipts.body` assembles from the submit's own address octets; a receipt after a delay waits
-in the session's queue of due calls (:meth:`_Session.call_at`, one timer for all) and, when due, goes
-out the same way, or as a ``Pdu`` through the general routing when the window is full or the bind
-gone. Every other frame, and every frame of a read after one that produced an event (so answers keep
-the frames' order), takes the general path. ``tests/unit/test_smsc_fast_path.py`` runs the same
-traffic both ways and checks that the same octets, records and counters come out.
+same helpers (``_admit``, ``_accept``, :class:`Receipts`): admits it or answers the scripted error,
+draws its outcome, records what the handset shows, writes the submit_sm_resp, then the receipt. What
+it does per message is cut to what must happen then: the record is the frame itself with the id, the
+state and the time (:func:`~simulators.smsc_record.expand_one_part` decodes it with the codec when the
+records are read, so it is the general path's record by construction); the receipt's preview is
+decoded once per distinct text (a campaign sends one text to many numbers); the receipt body is one
+``bytes %`` on a shape per state and second (:meth:`Receipts.body`) with the submit's own address
+octets. A receipt after a delay waits in the session's queue of due calls (:meth:`_Session.call_at`,
+one timer for all) and, when due, goes out the same way, or as a ``Pdu`` through the general routing
+when the window is full or the bind gone. Every other frame, and every frame of a read after one that
+produced an event (so answers keep the frames' order), takes the general path.
+``tests/unit/test_smsc_fast_path.py`` runs the same traffic both ways and checks that the same octets,
+records and counters come out.
 
 One difference shows on the wire: an enquire_link_resp follows the answers to the submits before it
 in the same read, where the general path alone answers enquire_link while it decodes, ahead of the
@@ -42,12 +46,11 @@ from typing import TYPE_CHECKING
 
 from channels.results import DeliveryState
 from channels.smpp import pdu as codec
-from channels.smpp.connection import State
+from channels.smpp.connection import NOT_WAITING, State
 from channels.smpp.constants import HEADER_SIZE, CommandId, EsmClass
 from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
 from simulators.smsc_receipts import ascii_preview, wants_receipt
-from simulators.smsc_record import one_part_row
 
 if TYPE_CHECKING:
     from simulators.smsc import SmscSimulator
@@ -77,16 +80,33 @@ def plain_scenario(sim: SmscSimulator) -> bool:
 class FastPath:
     """One session's fast path; ``on_frame`` is its connection's frame hook."""
 
-    __slots__ = ("conn", "delay", "now", "receipts", "session", "sim", "submits")
+    __slots__ = (
+        "admit_all",
+        "conn",
+        "delay",
+        "now",
+        "previews",
+        "receipts",
+        "replies",
+        "session",
+        "sim",
+        "submits",
+    )
 
     def __init__(self, sim: SmscSimulator, session: _Session) -> None:
         self.sim = sim
         self.session = session
         self.conn = session.conn
+        sc = sim.scenario
         self.submits = plain_scenario(sim)
-        self.receipts = sim.scenario.receipts
-        self.delay = sim.scenario.response_latency + sim.scenario.receipt_delay
+        self.admit_all = not sc.error_every and sc.max_tps <= 0  # _admit would only count the submit
+        self.receipts = sc.receipts
+        self.replies = sim._replies.rate > 0
+        self.delay = sc.response_latency + sc.receipt_delay
         self.now = self.delay <= 0  # receipts follow their submit_sm_resp in the same write
+        # A receipt's preview by the submit's data_coding, sm_default_msg_id, sm_length and text:
+        # a campaign sends one text to many numbers, so it is decoded once, not per message.
+        self.previews: dict[bytes, str] = {}
 
     def on_frame(self, frame: bytes, now: float) -> bool:
         """True when the frame was handled here; False (nothing changed) for the general path."""
@@ -97,7 +117,7 @@ class FastPath:
                 len(frame) == 17
                 and frame[16] == 0
                 and not session.outq
-                and conn.settle_response(command_id, sequence)
+                and conn.take_response(command_id, sequence) is not NOT_WAITING  # settle_response
             )
         if command_id != _SUBMIT_SM or status or not self.submits or conn.state is not _TRX:
             return False
@@ -109,7 +129,7 @@ class FastPath:
             esm_class = frame[esm_at]  # then protocol_id, priority_flag
             schedule_end = frame.index(0, esm_at + 3, esm_at + 20)  # schedule_delivery_time (17)
             tail = frame.index(0, schedule_end + 1, schedule_end + 18) + 1  # validity_period (17)
-            registered, data_coding, length = frame[tail], frame[tail + 2], frame[tail + 4]
+            registered, length = frame[tail], frame[tail + 4]  # then data_coding at tail + 2
         except (ValueError, IndexError):
             return False
         if tail + 5 + length != len(frame) or esm_class & _UDHI:
@@ -118,7 +138,10 @@ class FastPath:
         if receipt and self.now and (session.outq or conn.credit <= 0 or session.proto.closed):
             return False
         sim = self.sim
-        status = sim._admit(session)  # scripted errors, throttling
+        if self.admit_all:
+            sim.submits += 1
+        else:
+            status = sim._admit(session)  # scripted errors, throttling
         session.submits += 1
         if session.unanswered >= sim.max_outstanding:
             sim.max_outstanding = session.unanswered + 1
@@ -127,42 +150,42 @@ class FastPath:
             return True
         number, message_id, state = sim._accept()
         wall = sim.clock.time()  # received_at, and the receipt's submit and done dates
-        text = decode_text(frame[tail + 5 :], data_coding)
-        source_addr = frame[source + 2 : destination - 1].decode("latin-1")
-        destination_addr = frame[destination + 2 : esm_at - 1].decode("latin-1")
-        sim.recorder.record_row(
-            one_part_row(
-                conn.peer_system_id if session.account is not None else None,
-                source_addr,
-                destination_addr,
-                data_coding,
-                esm_class,
-                frame[16:service_end].decode("latin-1"),
-                text,
-                message_id,
-                state,
-                length,
-                sim.clock.iso(wall),
-            )
-        )
-        if sim._replies.rate:
-            sim._maybe_reply(session, source_addr, destination_addr)
+        # The record is the frame itself, decoded when it is read (smsc_record.expand_one_part).
+        system_id = conn.peer_system_id if session.account is not None else None
+        sim.recorder.record_row((system_id, frame, message_id, state._value_, wall))
+        if self.replies:
+            source_addr = frame[source + 2 : destination - 1].decode("latin-1")
+            sim._maybe_reply(session, source_addr, frame[destination + 2 : esm_at - 1].decode("latin-1"))
         conn.respond_ok_to(command_id, sequence, message_id)
-        if receipt and wants_receipt(registered, state):
-            addresses = frame[destination:esm_at] + frame[source:destination]
-            preview = ascii_preview(text)
+        if receipt and (receipt == 1 or wants_receipt(registered, state)):
+            text = frame[tail + 2 :]  # data_coding, sm_default_msg_id, sm_length, short_message
+            preview = self.previews.get(text)
+            if preview is None:
+                preview = self._preview(text)
+            receiver, sender = frame[destination:esm_at], frame[source:destination]
             if not self.now:
                 due = now + self.delay
-                session.call_at(due, self._receipt_due, addresses, number, message_id, state, wall, preview)
+                session.call_at(
+                    due, self._receipt_due, receiver, sender, number, message_id, state, wall, preview
+                )
                 return True
-            body = sim._receipts.body(addresses, number, message_id, state, wall, wall, preview)
+            body = sim._receipts.body(receiver, sender, number, message_id, state, wall, wall, preview)
             conn.send_request_body(_DELIVER_SM, body, now)
             sim.receipts_sent += 1
         return True
 
+    def _preview(self, text: bytes) -> str:
+        """The receipt's preview of a short_message (``text`` as :meth:`on_frame` cuts it), kept."""
+        previews = self.previews
+        if len(previews) >= 256:  # a campaign of distinct texts: keep the memory bounded
+            previews.clear()
+        previews[text] = preview = ascii_preview(decode_text(text[3:], text[0]))
+        return preview
+
     def _receipt_due(
         self,
-        addresses: bytes,
+        receiver: bytes,
+        sender: bytes,
         number: int,
         message_id: str,
         state: DeliveryState,
@@ -174,7 +197,8 @@ class FastPath:
         has room and nothing waits; otherwise the general routing (queued for credit, another
         receiver bind, the account's backlog) takes it as a Pdu."""
         sim, session, conn = self.sim, self.session, self.conn
-        body = sim._receipts.body(addresses, number, message_id, state, submitted, sim.clock.time(), preview)
+        done = sim.clock.time()
+        body = sim._receipts.body(receiver, sender, number, message_id, state, submitted, done, preview)
         sim.receipts_sent += 1
         if conn.state in _RECEIVING and not session.proto.closed and not session.outq and conn.credit > 0:
             conn.send_request_body(_DELIVER_SM, body, asyncio.get_running_loop().time())

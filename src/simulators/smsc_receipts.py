@@ -10,6 +10,7 @@ simulator decides when to send what this builds, with the same codec the adapter
 
 from __future__ import annotations
 
+import re
 import struct
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ _ERR = {DeliveryState.DELIVERED: "000", DeliveryState.ACCEPTED: "000", DeliveryS
 _GSM_NETWORK_ERROR = 3  # network_error_code type 3: GSM (SMPP v3.4 §5.3.2.31)
 _TLV_HEAD = struct.Struct(">HH").pack  # tag, length (SMPP v3.4 §3.2.4.1)
 _RECEIPTED_MESSAGE_ID, _MESSAGE_PAYLOAD = int(Tag.RECEIPTED_MESSAGE_ID), int(Tag.MESSAGE_PAYLOAD)
+_BYTE = tuple(bytes((n,)) for n in range(256))  # one octet each, for a shape's %b
 
 
 def preview(submit: Pdu) -> str:
@@ -64,7 +66,9 @@ class Receipts:
     """Builds the receipts of one scenario. What depends only on the scenario, the state or the second
     is worked out once: the id's format spec, the TLVs but the id, and the receipt text around the id
     and the preview, as :func:`format_receipt_text` writes it with marker values (a template per state
-    and pair of seconds), so a receipt costs two ``str.replace`` instead of formatting two dates."""
+    and pair of seconds), so a receipt costs two ``str.replace`` instead of formatting two dates. For
+    :meth:`body` (the fast path's) the same template is cut once more into the octets of the whole
+    deliver_sm body around its addresses, id and preview, so a receipt is one ``bytes %`` call."""
 
     def __init__(self, scenario: SmscScenario) -> None:
         self.scenario = sc = scenario
@@ -79,6 +83,15 @@ class Receipts:
         self._tlvs = {state: self._state_tlvs(state) for state in DeliveryState}
         self._templated = not any(_ID in v or _TEXT in v for _, v in sc.receipt_style.extra)
         self._templates: dict[tuple[DeliveryState, int, int], str] = {}
+        self._encoding = "utf-16-be" if self._ucs2 else "ascii"
+        # Where the id and the preview sit in the text: the style decides, not the state or the dates.
+        # Each at most once (or the text is left to text()'s replace): body()'s shapes take those
+        # present in their order, then those absent, each consumed by an empty "%.0b".
+        probe = self._format(_ID, DeliveryState.DELIVERED, 0, 0, _TEXT) if self._text else ""
+        self._id_in_text, self._preview_in_text = probe.count(_ID), probe.count(_TEXT)
+        self._id_first = probe.find(_TEXT) < 0 or 0 <= probe.find(_ID) < probe.find(_TEXT)
+        self._shaped = self._templated and self._id_in_text <= 1 and self._preview_in_text <= 1
+        self._shapes: dict[tuple[DeliveryState, int, int], tuple[bytes, int]] = {}
         # For body(): the codec's octets around what changes per receipt. An empty service_type and
         # two empty addresses are 7 octets (NUL; ton, npi, NUL; ton, npi, NUL: §4.6.1), an empty
         # short_message is its sm_length 0; between them esm_class .. sm_default_msg_id.
@@ -176,7 +189,8 @@ class Receipts:
 
     def body(
         self,
-        addresses: bytes,
+        destination: bytes,
+        source: bytes,
         number: int,
         message_id: str,
         state: DeliveryState,
@@ -185,15 +199,35 @@ class Receipts:
         preview: str,
     ) -> bytes:
         """The encoded body of :meth:`pdu`'s deliver_sm, octet for octet, for the fast path
-        (:mod:`simulators.smsc_fast`). ``addresses``: the receipt's
-        source then destination (ton, npi, address and its NUL each): the submit's destination then
-        source, as the submit carried them (submit_sm and deliver_sm lay them out alike, §4.4.1 and
-        §4.6.1). ``message_id``: the id as the submit_sm_resp spelled it."""
+        (:mod:`simulators.smsc_fast`). ``destination``, ``source``: the receipt's source then
+        destination (ton, npi, address and its NUL each): the submit's destination then source, as
+        the submit carried them (submit_sm and deliver_sm lay them out alike, §4.4.1 and §4.6.1).
+        ``message_id``: the id as the submit_sm_resp spelled it.
+
+        One ``bytes %`` on the shape of the body for this state and pair of seconds
+        (:meth:`_shape`): its addresses, sm_length, the id and the preview in the text's order, the
+        id TLV's length and value. A text too long for short_message (§5.2.21), or a style the
+        shapes do not take, is assembled piece by piece instead."""
         rid = message_id if self._response_spelling else format(number, self.id_spec)
+        if self._shaped:
+            key = (state, int(submitted), int(done))
+            shape = self._shapes.get(key)
+            if shape is None:
+                shape = self._shape(key)
+            octets, fixed = shape
+            rid_ascii = rid.encode("ascii")
+            if self._ucs2:
+                rid_text, words = rid.encode("utf-16-be"), preview.encode("utf-16-be")
+            else:
+                rid_text, words = rid_ascii, preview.encode("ascii")
+            size = fixed + self._id_in_text * len(rid_text) + self._preview_in_text * len(words)
+            if size <= MAX_SHORT_MESSAGE:
+                first, second = (rid_text, words) if self._id_first else (words, rid_text)
+                id_length = _BYTE[len(rid) + 1]
+                return octets % (destination, source, _BYTE[size], first, second, id_length, rid_ascii)
         text = b""
         if self._text:
-            words = self.text(rid, state, submitted, done, preview)
-            text = words.encode("utf-16-be") if self._ucs2 else words.encode("ascii")
+            text = self.text(rid, state, submitted, done, preview).encode(self._encoding)
         tlvs = self._after_id[state]
         if self._id_tlv:
             tlvs = _TLV_HEAD(_RECEIPTED_MESSAGE_ID, len(rid) + 1) + rid.encode("ascii") + b"\x00" + tlvs
@@ -201,7 +235,8 @@ class Receipts:
             return b"".join(
                 (
                     b"\x00",
-                    addresses,
+                    destination,
+                    source,
                     self._middle,
                     b"\x00",
                     tlvs,
@@ -209,7 +244,35 @@ class Receipts:
                     text,
                 )
             )
-        return b"".join((b"\x00", addresses, self._middle, bytes((len(text),)), text, tlvs))
+        return b"".join((b"\x00", destination, source, self._middle, bytes((len(text),)), text, tlvs))
+
+    def _shape(self, key: tuple[DeliveryState, int, int]) -> tuple[bytes, int]:
+        """The ``bytes %`` format of a receipt body for ``key`` (state, submit and done seconds), and
+        the octets of its text that are not the id or the preview. Taken in order: the addresses
+        (destination, source), sm_length, the id and the preview (:attr:`_id_first`), the id TLV's
+        length and value; what the scenario leaves out is consumed by ``%.0b``."""
+        if len(self._shapes) >= 64:  # seconds go by: old shapes are not asked for again
+            self._shapes.clear()
+        state = key[0]
+        text = self.text(_ID, state, key[1], key[2], _TEXT) if self._text else ""
+        pieces = [piece.encode(self._encoding) for piece in re.split("[\x00\x01]", text)]
+        fixed = sum(len(piece) for piece in pieces)
+        # the markers present, in their order, then one "%.0b" for each absent one
+        words = b"%b".join(map(_escape, pieces)) + b"%.0b" * (2 - self._id_in_text - self._preview_in_text)
+        if self._id_tlv:
+            id_tlv = _escape(_TLV_HEAD(_RECEIPTED_MESSAGE_ID, 0)[:3]) + b"%b%b\x00"
+        else:
+            id_tlv = b"%.0b%.0b"
+        octets = b"".join(
+            (b"\x00%b%b", _escape(self._middle), b"%b", words, id_tlv, _escape(self._after_id[state]))
+        )
+        self._shapes[key] = shape = (octets, fixed)
+        return shape
+
+
+def _escape(octets: bytes) -> bytes:
+    """``octets`` as literal text of a ``bytes %`` format."""
+    return octets.replace(b"%", b"%%")
 
 
 def wants_receipt(registered_delivery: int, state: DeliveryState) -> bool:

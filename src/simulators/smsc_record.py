@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.results import STATE_SEVERITY, DeliveryState
+from channels.smpp import pdu as codec
 from channels.smpp.concat import Reassembled, concat_info
+from channels.smpp.encoding import decode_text
 from channels.wap.push import handset_view
 from channels.wap.wdp import PUSH_PORTS
 from simulators.recorder import Row
+from simulators.smsc_clock import iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,36 +101,44 @@ def handset_record(
 
 def one_part_row(
     system_id: str | None,
-    source: str,
-    destination: str,
-    data_coding: int,
-    esm_class: int,
-    service_type: str,
-    text: str,
+    params: Mapping[str, Any],
     message_id: str,
-    state: DeliveryState,
-    octets: int,
-    received_at: str,
+    state: str,
+    received_at: float,
 ) -> Row:
-    """The record of a message in one part as the recorder keeps it (:meth:`Recorder.record_row`):
-    only strings and numbers, the state by its value; :func:`expand_one_part` makes the record."""
+    """The record of a message in one part (no UDH, no TLVs: nothing to reassemble) as the recorder
+    keeps it (:meth:`Recorder.record_row`): only strings, numbers and None, from the decoded submit_sm's
+    ``params``; ``state``: the receipt state's value; ``received_at``: epoch seconds.
+    :func:`expand_one_part` makes the record. Layout: system_id, source, destination, data_coding,
+    esm_class, service_type, text, message_id, state, octets, received_at."""
+    body = params["short_message"]
+    data_coding = params["data_coding"]
     return (
         system_id,
-        source,
-        destination,
+        params["source_addr"],
+        params["destination_addr"],
         data_coding,
-        esm_class,
-        service_type,
-        text,
+        params["esm_class"],
+        params["service_type"],
+        decode_text(body, data_coding),
         message_id,
-        state._value_,  # the str itself (the property is a Python call)
-        octets,
+        state,
+        len(body),
         received_at,
     )
 
 
+ROW_TEXT = 6  # where one_part_row keeps the decoded text
+
+
 def expand_one_part(row: Row) -> dict[str, Any]:
-    """The :func:`handset_record` of a :func:`one_part_row`."""
+    """The :func:`handset_record` of a :func:`one_part_row`, or of a row the SMSC's fast path keeps
+    instead (:mod:`simulators.smsc_fast`): ``(system_id, frame, message_id, state, received_at)``, the
+    submit_sm's own octets, decoded here by the codec, when the record is read, rather than per
+    message under load."""
+    if type(row[1]) is bytes:
+        system_id, frame, message_id, state, at = row
+        row = one_part_row(system_id, codec.decode(frame).params, message_id, state, at)
     system_id, source, destination, data_coding, esm_class, service_type, text, mid, state, octets, at = row
     return handset_record(
         system_id,
@@ -141,7 +152,7 @@ def expand_one_part(row: Row) -> dict[str, Any]:
         [mid],
         [DeliveryState(state)],
         [octets],
-        at,
+        iso(at),
     )
 
 

@@ -203,6 +203,13 @@ SCENARIOS = [
     SmscScenario(
         receipt_delay=0.0, receipt_vendor_tlvs={0x1400: b"\x01\x02", Tag.RECEIPTED_MESSAGE_ID: b"v\x00"}
     ),
+    # no id in the text (the preview is the shape's only marker), a "%" among its octets
+    SmscScenario(
+        receipt_delay=0.0, receipt_style=ReceiptStyle(omit=frozenset({"id"}), extra=(("share", "50%"),))
+    ),
+    SmscScenario(
+        receipt_delay=0.0, receipt_data_coding=8, receipt_style=ReceiptStyle(omit=frozenset({"text"}))
+    ),
     SmscScenario(receipts=False),
     SmscScenario(receipt_delay=0.0, error_every=3, error_status=0x58),
     SmscScenario(receipt_delay=0.0, max_tps=5),  # most of each read throttled

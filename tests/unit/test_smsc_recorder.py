@@ -6,28 +6,48 @@ from __future__ import annotations
 
 import gc
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from channels.results import DeliveryState
+from channels.smpp import pdu as codec
+from channels.smpp.constants import CommandId
+from channels.smpp.pdu import Pdu
 from simulators.recorder import Recorder
 from simulators.smsc_record import expand_one_part, handset_record, one_part_row
 
 AT = "2025-11-23T15:40:07.123456+00:00"
+WHEN = datetime(2025, 11, 23, 15, 40, 7, 123456, tzinfo=UTC).timestamp()
+
+
+def submit(n: int) -> Pdu:
+    """A submit_sm as the simulator sees it: decoded, every mandatory field present."""
+    return codec.decode(codec.encode(codec.make(
+        CommandId.SUBMIT_SM,
+        n,
+        service_type="CMT",
+        source_addr="12345",
+        destination_addr=f"86138{n:08d}",
+        data_coding=8,
+        short_message="价格 ok".encode("utf-16-be"),
+    )))  # fmt: skip
 
 
 def row(n: int) -> tuple[object, ...]:
-    destination, message_id = f"86138{n:08d}", f"E999F{n:02X}"
-    return one_part_row(
-        "bench", "12345", destination, 8, 0, "CMT", "价格 ok", message_id, DeliveryState.EXPIRED, 14, AT
-    )
+    return one_part_row("bench", submit(n).params, f"E999F{n:02X}", "expired", WHEN)
+
+
+def frame_row(n: int) -> tuple[object, ...]:
+    """The row the fast path keeps: the submit_sm's octets, decoded when read."""
+    return ("bench", codec.encode(submit(n)), f"E999F{n:02X}", "expired", WHEN)
 
 
 def whole(n: int) -> dict[str, object]:
     return handset_record(
         "bench", "12345", f"86138{n:08d}", 8, 0, "CMT", "价格 ok", 1, [f"E999F{n:02X}"],
-        [DeliveryState.EXPIRED], [14], AT,
+        [DeliveryState.EXPIRED], [10], AT,
     )  # fmt: skip
 
 
@@ -52,7 +72,7 @@ def test_rows_read_back_as_the_records_they_stand_for(tmp_path: Path) -> None:
         "message_ids": ["E999F00"],
         "receipt_state": "expired",
         "receipt_states": ["expired"],
-        "part_octets": [14],
+        "part_octets": [10],
         "received_at": AT,
     }
     # after the first read, later rows join the same list already expanded
@@ -68,10 +88,24 @@ def test_rows_read_back_as_the_records_they_stand_for(tmp_path: Path) -> None:
     assert json.loads(lines[3]) == whole(3)
 
 
+def test_frame_rows_read_back_as_the_decoded_rows() -> None:
+    """Rows of both kinds in one recorder (the fast path's and the general path's) expand alike, and
+    the received_at of each is written from its epoch seconds as isoformat writes them."""
+    recorder = Recorder(expand=expand_one_part)
+    for n in range(3):
+        recorder.record_row(frame_row(n))
+        recorder.record_row(row(n))
+    records = recorder.records
+    assert records[0::2] == records[1::2] == [whole(n) for n in range(3)]
+    at_second = Recorder(expand=expand_one_part)
+    at_second.record_row(("bench", codec.encode(submit(0)), "E999F00", "expired", float(int(WHEN))))
+    assert at_second.records[0]["received_at"] == "2025-11-23T15:40:07+00:00"
+
+
 def test_rows_are_not_tracked_by_the_garbage_collector_until_read() -> None:
     recorder = Recorder(expand=expand_one_part, keep=2)
     for n in range(4):
-        recorder.record_row(row(n))
+        recorder.record_row(row(n) if n % 2 else frame_row(n))
     gc.collect()
     kept = recorder._kept
     assert len(kept) == 2 and all(type(r) is tuple and not gc.is_tracked(r) for r in kept)
