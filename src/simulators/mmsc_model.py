@@ -12,6 +12,7 @@ clock that tests move by hand or scale.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from channels.mm7.envelope import Mm7FormatError
 from channels.mm7.messages import Decoded, SubmitReq
 from channels.mm7.mime import MmContent, SoapBody
-from channels.mm7.mm import content_problems
+from channels.mm7.mm import ContentProblem, content_problems
 from channels.mm7.profiles import Mm7Profile, profile_for_namespace
 from channels.mm7.status import canonical_mm_status
 
@@ -143,6 +144,13 @@ def plan_recipient(
     return [*plan, Planned(at(min(delay, keep)), "report", outcome, outcome)]
 
 
+@functools.lru_cache(maxsize=32)
+def _content_problems(content: MmContent, max_size: int) -> tuple[ContentProblem, ...]:
+    """``content_problems``, once per distinct MM: a campaign's submits carry the same one (the MIME
+    reader hands back the same MmContent for the same bytes)."""
+    return tuple(content_problems(content, max_size))
+
+
 @dataclass(frozen=True, slots=True)
 class AcceptedSubmit:
     """A SubmitReq that passed validation, with the profile to answer in and its MM."""
@@ -177,7 +185,7 @@ def validate_submit(decoded: Decoded, soap: SoapBody, s: MmscScenario) -> Accept
     content = soap.content(req.content_href)
     if content is None or not content.parts:
         raise Mm7FormatError("SubmitReq: no MM content attached")
-    problems = content_problems(content, s.max_size if s.max_size is not None else profile.max_size)
+    problems = _content_problems(content, s.max_size if s.max_size is not None else profile.max_size)
     if problems:
         raise Mm7FormatError(problems[0].message, status=problems[0].status)
     return AcceptedSubmit(req, profile, content)

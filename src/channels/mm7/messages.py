@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self
 
 from channels.mm7.envelope import (
     Address,
@@ -447,6 +448,13 @@ class SubmitShape:
     template: Template
     req: SubmitReq  # the other fields
     profile: Mm7Profile
+    # req's fields as keywords: a read builds its SubmitReq from them (dataclasses.replace, which
+    # looks the fields up again each time, cost twice as much)
+    fields: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kw = {f.name: getattr(self.req, f.name) for f in dataclass_fields(self.req)}
+        object.__setattr__(self, "fields", kw)
 
     def write(self, transaction_id: str, to: str, when: datetime) -> bytes | None:
         """The request to ``to`` at ``when``; None when a value is not plain (write it the general way)."""
@@ -462,7 +470,7 @@ class SubmitShape:
             address, timestamp = _address(to, self.req.to[0].kind.value), _timestamp(when.strip())
         except Mm7FormatError:
             return None  # ElementTree's reading raises it
-        return tid.strip(), replace(self.req, to=(address,), timestamp=timestamp)
+        return tid.strip(), SubmitReq(**{**self.fields, "to": (address,), "timestamp": timestamp})
 
 
 def build_shape(req: SubmitReq, profile: Mm7Profile, wrap: Callable[[bytes], bytes]) -> SubmitShape | None:

@@ -134,11 +134,11 @@ def _params(value: str) -> Mapping[str, str]:
     return params
 
 
-def _multipart(
-    headers: tuple[tuple[str, str], ...], ctype: str, data: bytes, lo: int, hi: int, outer: tuple[str, ...]
-) -> Entity:
-    """``data[lo:hi]`` as the body of a multipart whose Content-Type field is ``ctype``, nested in
-    multiparts with the boundaries ``outer``."""
+@functools.lru_cache(maxsize=256)
+def _layout(ctype: str, outer: tuple[str, ...]) -> tuple[str, Mapping[str, str], str, bytes]:
+    """A multipart Content-Type's media type, parameters, boundary and delimiter, checked against
+    the boundaries ``outer`` around it. Cached: a client's Content-Types repeat (stable boundaries);
+    a refusal raises, uncached."""
     media = _media_type(ctype)
     if media == "multipart/digest":  # its parts default to message/rfc822
         raise _NotCanonical
@@ -151,7 +151,15 @@ def _multipart(
         raise _NotCanonical
     if any(b.startswith(boundary) or boundary.startswith(b) for b in outer):
         raise _NotCanonical  # with no boundary a prefix of another, a line is at most one's delimiter
-    delimiter = b"--" + boundary.encode("ascii")
+    return media, params, boundary, b"--" + boundary.encode("ascii")
+
+
+def _multipart(
+    headers: tuple[tuple[str, str], ...], ctype: str, data: bytes, lo: int, hi: int, outer: tuple[str, ...]
+) -> Entity:
+    """``data[lo:hi]`` as the body of a multipart whose Content-Type field is ``ctype``, nested in
+    multiparts with the boundaries ``outer``."""
+    media, params, boundary, delimiter = _layout(ctype, outer)
     # RFC 2046 §5.1.1: every occurrence of the delimiter up to the close one must start a line
     # (after CRLF, or the body's first byte: no preamble) and end in CRLF or "--". Then email's
     # line scanner, which splits at CR, LF or CRLF and takes "--boundary" at a line start followed
@@ -213,8 +221,11 @@ def _nested(headers: tuple[tuple[str, str], ...], ctype: str, body: bytes, outer
     return _multipart(headers, ctype, body, 0, len(body), outer)
 
 
+@functools.lru_cache(maxsize=256)
 def _fields(block: bytes) -> tuple[tuple[str, str], ...]:
-    """Unfolded ASCII header lines, split as compat32's ``header_source_parse`` splits them."""
+    """Unfolded ASCII header lines, split as compat32's ``header_source_parse`` splits them. Cached:
+    the parts of a client's requests carry the same header lines every time (a refusal raises,
+    uncached)."""
     if not block.isascii():
         raise _NotCanonical  # email keeps 8-bit values as Header objects
     text = block.decode("ascii")
