@@ -11,13 +11,14 @@ Kannel's quirks: PROTOCOLS.md §5.1. Pure: XML and MIME via the standard library
 
 from __future__ import annotations
 
-import functools
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
@@ -178,8 +179,9 @@ def render(doc: PapDocument) -> bytes:
     when its values are plain)."""
     holes = _holes(doc)
     if holes is not None:
-        shape = _shape(holes[0])
-        data = shape.fill(holes[1]) if shape is not None else None
+        assert isinstance(doc, PushMessage | PushResponse)
+        shape = _shape(doc)
+        data = shape.template.fill(holes) if shape is not None else None
         if data is not None:
             return data
     return _write(doc)
@@ -202,54 +204,88 @@ _MARK_TIME = datetime(1111, 11, 11, 11, 11, 11, tzinfo=UTC)  # a time no documen
 _MARKERS = (marker(0).encode(), marker(1).encode(), format_time(_MARK_TIME).encode())
 
 
-def _holes(doc: PapDocument) -> tuple[PushMessage | PushResponse, tuple[str, str]] | None:
-    """``doc``'s shape (its holes marked) and the values of its holes; None if it has no shape."""
-    if isinstance(doc, PushMessage) and len(doc.addresses) == 1:
-        return replace(doc, push_id=marker(0), addresses=(marker(1),)), (doc.push_id, doc.addresses[0])
-    if isinstance(doc, PushResponse) and doc.reply_time is not None:
-        marked = replace(doc, push_id=marker(0), reply_time=_MARK_TIME)
-        return marked, (doc.push_id, format_time(doc.reply_time))
+@dataclass(frozen=True, slots=True, eq=False)
+class _Shape:
+    """A push-message to one address or a push-response, written once with its holes marked."""
+
+    marked: PushMessage | PushResponse
+    template: Template
+    fields: dict[str, Any]  # marked's fields as keywords: a read builds its document from them
+
+
+# The fields a shape leaves open, per type; the others (with the type) key its shape.
+_OPEN: dict[type, tuple[str, str]] = {
+    PushMessage: ("push_id", "addresses"),
+    PushResponse: ("push_id", "reply_time"),
+}
+_FIXED = {
+    cls: tuple(f.name for f in dataclass_fields(cls) if f.name not in open_) for cls, open_ in _OPEN.items()
+}
+_SHAPES: dict[tuple[Any, ...], _Shape | None] = {}  # by type and fixed fields; a few per client and campaign
+
+
+def _holes(doc: PapDocument) -> tuple[str, str] | None:
+    """The values of ``doc``'s holes; None if it has no shape (several addresses, no reply-time)."""
+    if type(doc) is PushMessage and len(doc.addresses) == 1:
+        return doc.push_id, doc.addresses[0]
+    if type(doc) is PushResponse and doc.reply_time is not None:
+        return doc.push_id, format_time(doc.reply_time)
     return None
 
 
-@functools.lru_cache(maxsize=64)
-def _shape(marked: PushMessage | PushResponse) -> Template | None:
-    markers = _MARKERS[:2] if isinstance(marked, PushMessage) else (_MARKERS[0], _MARKERS[2])
-    return Template.cut(_write(marked), markers)
+def _shape(doc: PushMessage | PushResponse) -> _Shape | None:
+    """``doc``'s shape, cut once per distinct values of the fields it fixes."""
+    key = (type(doc), *[getattr(doc, name) for name in _FIXED[type(doc)]])
+    try:
+        return _SHAPES[key]
+    except KeyError:
+        pass
+    if isinstance(doc, PushMessage):
+        marked: PushMessage | PushResponse = replace(doc, push_id=marker(0), addresses=(marker(1),))
+        markers = _MARKERS[:2]
+    else:
+        marked, markers = replace(doc, push_id=marker(0), reply_time=_MARK_TIME), (_MARKERS[0], _MARKERS[2])
+    template = Template.cut(_write(marked), markers)
+    fields = {f.name: getattr(marked, f.name) for f in dataclass_fields(marked)}
+    shape = None if template is None else _Shape(marked, template, fields)
+    if len(_SHAPES) >= 64:  # bounded: odd peers cannot grow it
+        _SHAPES.clear()
+    _SHAPES[key] = shape
+    return shape
 
 
-def _from_holes(marked: PushMessage | PushResponse, values: tuple[str, ...]) -> PapDocument | None:
+def _from_holes(shape: _Shape, values: tuple[str, ...]) -> PapDocument | None:
     """The document a shape's holes make, read as the parsers below read them (None: let them)."""
     push_id, other = values
-    if isinstance(marked, PushMessage):
+    if isinstance(shape.marked, PushMessage):
         if not push_id or not other:
             return None  # _required refuses it
-        return replace(marked, push_id=push_id, addresses=(other,))
+        return PushMessage(**{**shape.fields, "push_id": push_id, "addresses": (other,)})
     try:
-        return replace(marked, push_id=push_id, reply_time=parse_time(other))
+        return PushResponse(**{**shape.fields, "push_id": push_id, "reply_time": parse_time(other)})
     except RemoteProtocolError:
         return None
 
 
-_LEARNED: deque[PushMessage | PushResponse] = deque(maxlen=8)  # shapes seen, newest first
+_LEARNED: deque[_Shape] = deque(maxlen=8)  # shapes seen, newest first
 
 
 def _read_learned(data: bytes) -> PapDocument | None:
-    for marked in _LEARNED:
-        shape = _shape(marked)
-        values = shape.match(data) if shape is not None else None
+    for shape in _LEARNED:
+        values = shape.template.match(data)
         if values is not None:
-            return _from_holes(marked, values)
+            return _from_holes(shape, values)
     return None
 
 
 def _learn(doc: PapDocument, data: bytes) -> None:
     holes = _holes(doc)
-    if holes is None or holes[0] in _LEARNED:
+    if holes is None:
         return
-    shape = _shape(holes[0])
-    if shape is not None and shape.fill(holes[1]) == data:
-        _LEARNED.appendleft(holes[0])
+    assert isinstance(doc, PushMessage | PushResponse)
+    shape = _shape(doc)
+    if shape is not None and shape not in _LEARNED and shape.template.fill(holes) == data:
+        _LEARNED.appendleft(shape)
 
 
 def _render_body(doc: PapDocument) -> str:
