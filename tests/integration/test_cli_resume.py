@@ -78,10 +78,15 @@ def send_args(tmp_path: Path, url: str, *extra: str) -> list[str]:
 
 
 def start_then(
-    tmp_path: Path, url: str, sig: signal.Signals, after: float
+    tmp_path: Path, url: str, record: Path, sig: signal.Signals, after: float
 ) -> subprocess.CompletedProcess[str]:
+    """Start a send, and ``after`` seconds into its sending (once the SMSC has recorded a message,
+    however long a busy machine takes to start the process), send it ``sig``."""
     args = send_args(tmp_path, url)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not received(record) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(after)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
@@ -94,7 +99,7 @@ def everyone() -> set[str]:
 
 def test_ctrl_c_then_rerun_sends_every_row_exactly_once(tmp_path: Path, smsc: tuple[str, Path]) -> None:
     url, record = smsc
-    stopped = start_then(tmp_path, url, signal.SIGINT, after=2.5)
+    stopped = start_then(tmp_path, url, record, signal.SIGINT, after=1.0)
     assert stopped.returncode == 130, stopped.stderr
     assert "interrupted after" in stopped.stderr and "rerun the same command" in stopped.stderr
     partial = received(record)
@@ -113,7 +118,7 @@ def test_a_killed_send_never_sends_twice_and_at_least_once_completes_it(
     tmp_path: Path, smsc: tuple[str, Path]
 ) -> None:
     url, record = smsc
-    killed = start_then(tmp_path, url, signal.SIGKILL, after=2.5)
+    killed = start_then(tmp_path, url, record, signal.SIGKILL, after=1.0)
     assert killed.returncode == -signal.SIGKILL
     resumed = subprocess.run(send_args(tmp_path, url), capture_output=True, text=True, timeout=60)
     time.sleep(0.5)
