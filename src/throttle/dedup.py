@@ -116,6 +116,7 @@ class ContactCap:
 
 
 _Plan = tuple[tuple[str, int, int], ...]  # (key suffix, limit, max age µs or -1 for a day) per cap
+_Template = tuple[tuple[str, int, int, int], ...]  # (key suffix, max age µs, limit, reset µs) per check
 
 
 class ContactCapPolicy:
@@ -140,7 +141,7 @@ class ContactCapPolicy:
         self.on_full = on_full
         self._days: dict[ZoneInfo, tuple[int, int]] = {}
         self._kinds: dict[ChannelKind, tuple[_Plan, bool]] = {}
-        self._last_kind: tuple[ChannelKind | None, _Plan, bool] = (None, (), False)
+        self._last_kind: tuple[ChannelKind | None, _Plan, bool] = (None, (), False)  # kind, _kinds[kind]
         self._plan = tuple(
             (c.channel, f":{c.scope}", c.limit, -1 if c.period == "day" else c.period // ONE_US) for c in caps
         )
@@ -158,47 +159,58 @@ class ContactCapPolicy:
     ) -> list[CapRequest]:
         """The checks for each message; without ``now`` only the keys matter (for a release).
 
-        A calendar-day check needs the recipient's local day (its age is the time since the local
-        midnight; it resets at the next): found once per zone per chunk. The kind's caps are looked
-        up when the kind changes from one message to the next (an enum member hashes in Python)."""
+        A message's checks depend only on its kind and, for a calendar-day cap, its zone (the age is
+        the time since the local midnight, and the cap resets at the next): each (kind, zone) of the
+        chunk resolves them once into a template, and a message only fills in its subscriber. The
+        kind's caps are looked up when the kind changes from one message to the next (an enum member
+        hashes in Python), and its templates are then started afresh (a chunk is nearly always one
+        kind); a single cap, the usual configuration, is built without a list comprehension (a
+        function call per message in Python 3.11)."""
         numbers = self.numbers
         subs = numbers.keys_to(messages)
         days = now is not None and self._any_day
         zones: Sequence[ZoneInfo | None] = numbers.key_zones(subs) if days else [None] * len(subs)
-        spans: dict[ZoneInfo | None, tuple[int, int]] = {}  # zone → (age, reset) of its local day, now
+        by_zone: dict[ZoneInfo | None, _Template] = {}
         kind, plan, zoned = self._last_kind
-        day_age = day_reset = 0
-        new = tuple.__new__  # cap_check and cap_request without their Python-level call
+        zoned = zoned and days
+        new = tuple.__new__  # CapCheck and CapRequest without cap_check's and cap_request's calls
         out: list[CapRequest] = []
         for message, sub, tz in zip(messages, subs, zones, strict=True):
             if message.kind is not kind:
                 kind = message.kind
-                plan, zoned = self._kinds.get(kind) or self._kind(kind)
-                self._last_kind = (kind, plan, zoned)
-            if zoned and days:
-                if message.timezone:
-                    tz = numbers.named_zone(message.timezone)
-                span = spans.get(tz)
-                if span is None:
-                    span = spans[tz] = self._span(tz, now, now_us)  # type: ignore[arg-type]
-                day_age, day_reset = span
-            checks = tuple(
-                [
-                    new(
-                        CapCheck,
-                        (sub + scope, age, limit, 0)
-                        if age >= 0
-                        else (sub + scope, day_age, limit, day_reset),
-                    )
-                    for scope, limit, age in plan
-                ]
-            )
+                self._last_kind = (kind, *(self._kinds.get(kind) or self._kind(kind)))
+                _, plan, zoned = self._last_kind
+                zoned = zoned and days
+                by_zone = {}
+            if not zoned:
+                tz = None
+            elif message.timezone:
+                tz = numbers.named_zone(message.timezone)
+            template = by_zone.get(tz)
+            if template is None:
+                template = by_zone[tz] = self._template(plan, tz, now, now_us)
+            checks: tuple[CapCheck, ...]
+            if len(template) == 1:
+                ((suffix, age, limit, reset),) = template
+                checks = (new(CapCheck, (sub + suffix, age, limit, reset)),)
+            else:
+                checks = tuple([new(CapCheck, (sub + s, a, n, r)) for s, a, n, r in template])
             out.append(new(CapRequest, (message.id, checks, sub)))
         return out
 
-    def _span(self, tz: ZoneInfo, now: datetime, now_us: int) -> tuple[int, int]:
-        start, end = self._day(tz, now, now_us)
-        return now_us - start, end - now_us
+    def _template(self, plan: _Plan, tz: ZoneInfo | None, now: datetime | None, now_us: int) -> _Template:
+        """``plan``'s checks in ``tz`` at ``now``, less the subscriber (a day's age and reset are 0
+        without ``now``: a release only needs the keys)."""
+        out: list[tuple[str, int, int, int]] = []
+        for suffix, limit, age in plan:
+            reset = 0
+            if age < 0:
+                age = 0
+                if now is not None and tz is not None:
+                    start, end = self._day(tz, now, now_us)
+                    age, reset = now_us - start, end - now_us
+            out.append((suffix, age, limit, reset))
+        return tuple(out)
 
     def _kind(self, kind: ChannelKind) -> tuple[_Plan, bool]:
         """The caps that apply to ``kind`` (key suffix, limit, max age in µs or -1 for a day), and
