@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from channels.errors import ConnectTimeout, OutcomeUnknown, TransportError
-from channels.http import KeepAlivePool, serve_post
+from channels.http import KeepAlivePool, SessionPoster, serve_post
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -260,3 +260,26 @@ async def test_serve_post_routes_like_the_router() -> None:
                 assert resp.status == 413  # client_max_size is the request factory's
     finally:
         await runner.cleanup()
+
+
+async def test_session_poster_gives_the_pools_errors() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3)) as session:
+        url = f"http://127.0.0.1:{port}/mm7"
+        poster = SessionPoster(session, url, headers={"SOAPAction": '""'}, label="T")
+        with pytest.raises(TransportError, match="T: cannot connect") as info:
+            await poster.post("text/xml", b"1")
+        assert info.value.retriable
+        async with scripted(lambda req: None if req.endswith(b"\n1") else OK) as server:
+            poster = SessionPoster(
+                session, f"http://127.0.0.1:{server.port}/mm7", headers={"SOAPAction": '""'}, label="T"
+            )
+            with pytest.raises(OutcomeUnknown, match="T: no answer within the timeout"):
+                await poster.post("text/xml", b"1")
+            assert await poster.post("text/xml", b"2") == (200, "text/xml", b"<ok/>")
+            await poster.close()
+        assert not session.closed  # the caller's session
+    assert server.requests[-1].startswith(b"POST /mm7 HTTP/1.1\r\n")
+    assert b"\r\nSOAPAction: \"\"\r\n" in server.requests[-1]
