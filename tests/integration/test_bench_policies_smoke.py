@@ -20,3 +20,7 @@ def test_policy_bench_runs_on_memory_sqlite_and_redis() -> None:
         rates = [int(r.replace(",", "")) for r in re.findall(r"([\d,]+)/s", line)]
         assert len(rates) == 2 and all(r > 0 for r in rates), line  # one by one, evaluate_many
     assert done.stdout.count("decisions: 600 Allow()") == 3  # every decision of every store allowed
+    for shape in ("send_many: chunks of 32", "send: one message"):  # the Dispatcher's two shapes
+        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(shape))
+        median, best = (float(f) for f in re.findall(r"(\d+\.\d+)", line))
+        assert 0 < best <= median, line
