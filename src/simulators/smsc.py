@@ -41,6 +41,7 @@ from simulators.smsc_mo import ReplyPlan, mo_pdus
 from simulators.smsc_receipts import Receipts, ascii_preview, wants_receipt
 from simulators.smsc_record import (
     ROW_TEXT,
+    MessageStates,
     PartCollector,
     PartFate,
     expand_one_part,
@@ -103,7 +104,7 @@ class SmscSimulator:
         self.stalls = 0
         self.max_outstanding = 0  # most submits awaiting their response on one session at once
         self.mo: list[dict[str, Any]] = []  # MO messages sent (replies and send_mo)
-        self.messages: dict[str, DeliveryState] = {}  # message id -> final state (query_sm)
+        self.messages = MessageStates(self._next_id + 1, self._id_format)  # id -> final state (query_sm)
 
     @property
     def url(self) -> str:
@@ -278,7 +279,7 @@ class SmscSimulator:
                 state = self.rng.choices(states, cum_weights=self._cum_weights)[0]
             else:
                 state = DeliveryState.DELIVERED
-        self.messages[message_id] = state
+        self.messages.append(state)
         return number, message_id, state
 
     def _answer(

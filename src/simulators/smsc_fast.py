@@ -41,13 +41,14 @@ read's requests (SMPP responses are asynchronous: any order is valid).
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 from typing import TYPE_CHECKING
 
 from channels.results import DeliveryState
 from channels.smpp import pdu as codec
 from channels.smpp.connection import NOT_WAITING, State
-from channels.smpp.constants import HEADER_SIZE, CommandId, EsmClass
+from channels.smpp.constants import HEADER_SIZE, CommandId
 from channels.smpp.encoding import decode_text
 from channels.smpp.pdu import Pdu
 from simulators.smsc_receipts import ascii_preview, wants_receipt
@@ -61,8 +62,18 @@ _FRAME = struct.Struct(">IIII").pack
 _SUBMIT_SM = int(CommandId.SUBMIT_SM)
 _DELIVER_SM = int(CommandId.DELIVER_SM)
 _DELIVER_SM_RESP = int(CommandId.DELIVER_SM_RESP)
-_UDHI = int(EsmClass.UDHI)
 _TRX = State.BOUND_TRX
+# The body of a plain submit_sm (SMPP v3.4 §4.4.1) within the codec's field sizes, read in one call:
+# service_type (C-Octet, 6); source_addr_ton, _npi, source_addr (21) [1]; the same three for the
+# destination [2]; esm_class without UDHI (0x40: no UDH), protocol_id, priority_flag;
+# schedule_delivery_time and validity_period (17 each); registered_delivery [3],
+# replace_if_present_flag; data_coding, sm_default_msg_id, sm_length and short_message, to the end
+# of the PDU [4] (the preview's key; nothing after short_message: no TLVs).
+_PLAIN_SUBMIT = re.compile(
+    rb"[^\0]{0,5}\0(..[^\0]{0,20}\0)(..[^\0]{0,20}\0)"
+    rb"[\x00-\x3f\x80-\xbf]..[^\0]{0,16}\0[^\0]{0,16}\0(.).(.{3}.*)",
+    re.DOTALL,
+).match
 _RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})
 
 
@@ -121,19 +132,13 @@ class FastPath:
             )
         if command_id != _SUBMIT_SM or status or not self.submits or conn.state is not _TRX:
             return False
-        try:  # the submit_sm body, SMPP v3.4 §4.4.1, within the codec's field sizes
-            service_end = frame.index(0, 16, 22)  # service_type, C-Octet of up to 6
-            source = service_end + 1  # source_addr_ton, source_addr_npi, source_addr (21)
-            destination = frame.index(0, source + 2, source + 23) + 1  # the same three (21)
-            esm_at = frame.index(0, destination + 2, destination + 23) + 1
-            esm_class = frame[esm_at]  # then protocol_id, priority_flag
-            schedule_end = frame.index(0, esm_at + 3, esm_at + 20)  # schedule_delivery_time (17)
-            tail = frame.index(0, schedule_end + 1, schedule_end + 18) + 1  # validity_period (17)
-            registered, length = frame[tail], frame[tail + 4]  # then data_coding at tail + 2
-        except (ValueError, IndexError):
-            return False
-        if tail + 5 + length != len(frame) or esm_class & _UDHI:
-            return False  # TLVs follow, a UDH leads, or the frame is malformed
+        match = _PLAIN_SUBMIT(frame, 16)
+        if match is None:
+            return False  # malformed, or a UDH leads: the general path's
+        sender, receiver, flags, text = match.groups()
+        if text[2] != len(text) - 3:
+            return False  # TLVs follow short_message, or it is cut short
+        registered = flags[0]
         receipt = self.receipts and registered & 0x03
         if receipt and self.now and (session.outq or conn.credit <= 0 or session.proto.closed):
             return False
@@ -154,15 +159,12 @@ class FastPath:
         system_id = conn.peer_system_id if session.account is not None else None
         sim.recorder.record_row((system_id, frame, message_id, state._value_, wall))
         if self.replies:
-            source_addr = frame[source + 2 : destination - 1].decode("latin-1")
-            sim._maybe_reply(session, source_addr, frame[destination + 2 : esm_at - 1].decode("latin-1"))
+            sim._maybe_reply(session, sender[2:-1].decode("latin-1"), receiver[2:-1].decode("latin-1"))
         conn.respond_ok_to(command_id, sequence, message_id)
         if receipt and (receipt == 1 or wants_receipt(registered, state)):
-            text = frame[tail + 2 :]  # data_coding, sm_default_msg_id, sm_length, short_message
             preview = self.previews.get(text)
             if preview is None:
                 preview = self._preview(text)
-            receiver, sender = frame[destination:esm_at], frame[source:destination]
             if not self.now:
                 due = now + self.delay
                 session.call_at(

@@ -91,7 +91,8 @@ class Receipts:
         self._id_in_text, self._preview_in_text = probe.count(_ID), probe.count(_TEXT)
         self._id_first = probe.find(_TEXT) < 0 or 0 <= probe.find(_ID) < probe.find(_TEXT)
         self._shaped = self._templated and self._id_in_text <= 1 and self._preview_in_text <= 1
-        self._shapes: dict[tuple[DeliveryState, int, int], tuple[bytes, int]] = {}
+        self._shapes: dict[tuple[str, int, int], tuple[bytes, int]] = {}
+        self._last: tuple[DeliveryState | None, float, float, tuple[bytes, int]] = (None, 0.0, 0.0, (b"", 0))
         # For body(): the codec's octets around what changes per receipt. An empty service_type and
         # two empty addresses are 7 octets (NUL; ton, npi, NUL; ton, npi, NUL: §4.6.1), an empty
         # short_message is its sm_length 0; between them esm_class .. sm_default_msg_id.
@@ -210,19 +211,22 @@ class Receipts:
         shapes do not take, is assembled piece by piece instead."""
         rid = message_id if self._response_spelling else format(number, self.id_spec)
         if self._shaped:
-            key = (state, int(submitted), int(done))
-            shape = self._shapes.get(key)
-            if shape is None:
-                shape = self._shape(key)
-            octets, fixed = shape
-            rid_ascii = rid.encode("ascii")
+            last = self._last  # the shape of the last receipt, and the second its dates were in
+            if state is last[0] and last[1] <= submitted < last[2] and last[1] <= done < last[2]:
+                octets, fixed = last[3]
+            else:
+                octets, fixed = self._shape(state, submitted, done)
+            rid_ascii = rid.encode()  # digits and letters: UTF-8 is ASCII
             if self._ucs2:
                 rid_text, words = rid.encode("utf-16-be"), preview.encode("utf-16-be")
             else:
-                rid_text, words = rid_ascii, preview.encode("ascii")
+                rid_text, words = rid_ascii, preview.encode()  # an ASCII preview
             size = fixed + self._id_in_text * len(rid_text) + self._preview_in_text * len(words)
             if size <= MAX_SHORT_MESSAGE:
-                first, second = (rid_text, words) if self._id_first else (words, rid_text)
+                if self._id_first:
+                    first, second = rid_text, words
+                else:
+                    first, second = words, rid_text
                 id_length = _BYTE[len(rid) + 1]
                 return octets % (destination, source, _BYTE[size], first, second, id_length, rid_ascii)
         text = b""
@@ -246,15 +250,26 @@ class Receipts:
             )
         return b"".join((b"\x00", destination, source, self._middle, bytes((len(text),)), text, tlvs))
 
-    def _shape(self, key: tuple[DeliveryState, int, int]) -> tuple[bytes, int]:
-        """The ``bytes %`` format of a receipt body for ``key`` (state, submit and done seconds), and
+    def _shape(self, state: DeliveryState, submitted: float, done: float) -> tuple[bytes, int]:
+        """The ``bytes %`` format of a receipt body in ``state`` with these dates (epoch seconds), and
         the octets of its text that are not the id or the preview. Taken in order: the addresses
         (destination, source), sm_length, the id and the preview (:attr:`_id_first`), the id TLV's
-        length and value; what the scenario leaves out is consumed by ``%.0b``."""
+        length and value; what the scenario leaves out is consumed by ``%.0b``. Kept by state and
+        seconds, and as :attr:`_last` while both dates are in one second (what receipts sent at
+        once share: :meth:`body` then compares, without hashing a key)."""
+        key = (state._value_, int(submitted), int(done))  # a str hashes in C, an Enum in Python
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = self._new_shape(state, key[1], key[2])
+        if key[1] == key[2]:
+            self._last = (state, float(key[1]), float(key[1] + 1), shape)
+        return shape
+
+    def _new_shape(self, state: DeliveryState, submitted: int, done: int) -> tuple[bytes, int]:
+        """:meth:`_shape`'s work, once per state and seconds: cut :meth:`text`'s template."""
         if len(self._shapes) >= 64:  # seconds go by: old shapes are not asked for again
             self._shapes.clear()
-        state = key[0]
-        text = self.text(_ID, state, key[1], key[2], _TEXT) if self._text else ""
+        text = self.text(_ID, state, submitted, done, _TEXT) if self._text else ""
         pieces = [piece.encode(self._encoding) for piece in re.split("[\x00\x01]", text)]
         fixed = sum(len(piece) for piece in pieces)
         # the markers present, in their order, then one "%.0b" for each absent one
@@ -266,8 +281,7 @@ class Receipts:
         octets = b"".join(
             (b"\x00%b%b", _escape(self._middle), b"%b", words, id_tlv, _escape(self._after_id[state]))
         )
-        self._shapes[key] = shape = (octets, fixed)
-        return shape
+        return octets, fixed
 
 
 def _escape(octets: bytes) -> bytes:

@@ -10,7 +10,7 @@ and what the adapter should report. Pure.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,39 @@ class PartFate:
     message_id: str
     state: DeliveryState
     octets: int
+
+
+class MessageStates(Mapping[str, DeliveryState]):
+    """Message id → receipt state of every message the SMSC accepted (query_sm, cancel_sm). Ids are
+    numbers given out in order and spelled by one format, so the states are kept in a list by number
+    (one append per message) rather than a dict of id strings, which cost a hash, an insert and, as
+    it grew, the rehashing of every entry. An id reads back only as the format spells it."""
+
+    __slots__ = ("_base", "_first", "_format", "_states", "append")
+
+    def __init__(self, first: int, id_format: str) -> None:
+        """``first``: the number of the first message; ``id_format``: its ``%`` format ("%X", "%08d")."""
+        self._first = first
+        self._format = id_format
+        self._base = 16 if id_format[-1] in "xX" else 10
+        self._states: list[DeliveryState] = []
+        self.append = self._states.append  # the state of message number first + len(self)
+
+    def __getitem__(self, message_id: str) -> DeliveryState:
+        try:
+            number = int(message_id, self._base)
+        except (TypeError, ValueError):
+            raise KeyError(message_id) from None
+        index = number - self._first
+        if not 0 <= index < len(self._states) or self._format % number != message_id:
+            raise KeyError(message_id)  # "0x…", " 1", "+1", "1_0" or another case: not our spelling
+        return self._states[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._format % number for number in range(self._first, self._first + len(self._states)))
+
+    def __len__(self) -> int:
+        return len(self._states)
 
 
 class PartCollector:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 
 from channels.results import DeliveryState
 from channels.smpp import pdu as codec
@@ -237,6 +239,31 @@ async def test_fast_and_general_paths_write_the_same(scenario: SmscScenario) -> 
         fast["stats"]["receipts_sent"] // 2 if scenario.receipts else -1
     )
     assert fast["in_flight"] == general["in_flight"] == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=hs.integers(0, 7),
+    edits=hs.lists(hs.tuples(hs.integers(16, 200), hs.integers(0, 255)), max_size=3),
+    cut=hs.integers(-8, 4),
+)
+def test_damaged_submits_are_read_alike_both_ways(which: int, edits: list[tuple[int, int]], cut: int) -> None:
+    """Plain submits with octets overwritten (NULs moved into or out of the C-Octet strings, esm_class
+    with UDHI, sm_length off) or the body cut or grown, command_length kept true: what the fast path
+    takes and what it leaves to the general path (which answers an error) come out the same."""
+    damaged = bytearray(plain_read(10)[which])
+    for at, octet in edits:
+        if at < len(damaged):
+            damaged[at] = octet
+    damaged = damaged[: len(damaged) + cut] if cut < 0 else damaged + b"\x00" * cut
+    struct.pack_into(">I", damaged, 0, len(damaged))
+    reads = [[bytes(damaged), submit(20, "8613800000009", b"after")]]
+    scenario = SmscScenario(receipt_delay=0.0)
+    fast = asyncio.run(run(scenario, reads, fast=True))
+    general = asyncio.run(run(scenario, reads, fast=False))
+    assert fast["written"] == general["written"]
+    assert fast["records"] == general["records"]
+    assert fast["stats"] == general["stats"]
 
 
 @pytest.mark.parametrize("window", [512, 2])
