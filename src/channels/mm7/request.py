@@ -20,12 +20,14 @@ from channels.mm7.messages import (
     Status,
     SubmitReq,
     SubmitShape,
+    build_shape,
     decode_body,
     encode,
     shape_key,
     submit_shape,
 )
 from channels.mm7.mime import SoapBody, crlf, split_soap
+from channels.mm7.multipart import Entity
 from channels.mm7.profiles import DEFAULT_PROFILE, Mm7Profile, profile_for_namespace
 
 HTTP_OK = 200
@@ -54,6 +56,8 @@ class Request:
     version: str
     raw: RawEnvelope | None = None
     doc: AnyDocument | None = None
+    content_type: str = ""  # the HTTP request's, with ``body``: what a learned body shape matches
+    body: bytes = b""
 
     def decode(self) -> Decoded:
         """The Body as a document (Mm7FormatError 4003/2007 if unsupported or malformed)."""
@@ -68,16 +72,28 @@ class Request:
 
 def open_request(content_type: str, body: bytes) -> Request:
     """Split and parse; raises Mm7FormatError (2007) when there is no readable envelope."""
+    for learned in _BODIES:
+        if learned.content_type == content_type:
+            read = learned.shape.read(body)
+            if read is not None:
+                p = learned.shape.profile
+                soap = SoapBody(body[learned.head : len(body) - learned.tail], learned.attachments)
+                return Request(soap, p.namespace, read[0], p, p.version, doc=read[1])
     soap = split_soap(content_type, body)
     for shape in _SHAPES:
         read = shape.read(soap.envelope)
         if read is not None:
             p = shape.profile
-            return Request(soap, p.namespace, read[0], p, p.version, doc=read[1])
+            req = Request(soap, p.namespace, read[0], p, p.version, doc=read[1],
+                          content_type=content_type, body=body)
+            if content_type not in _BODY_TRIED:  # another client's MIME around a known envelope
+                _learn_body(req, read[1])
+            return req
     raw = read_envelope(soap.envelope)
     version = text_of(raw.body, "MM7Version") or ""
     profile = profile_for_namespace(raw.namespace, version or None) or DEFAULT_PROFILE
-    return Request(soap, raw.namespace, raw.transaction_id, profile, version, raw=raw)
+    return Request(soap, raw.namespace, raw.transaction_id, profile, version, raw=raw,
+                   content_type=content_type, body=body)
 
 
 # The SubmitReq shapes peers were seen to write (messages.SubmitShape), newest first. A request
@@ -96,6 +112,44 @@ def _learn(req: Request, doc: SubmitReq) -> None:
         return
     if shape.write(req.transaction_id, doc.to[0].value, doc.timestamp) == req.soap.envelope:
         _SHAPES.appendleft(shape)
+        if req.content_type not in _BODY_TRIED:
+            _learn_body(req, doc)
+
+
+@dataclass(frozen=True, slots=True)
+class _BodyShape:
+    """A whole HTTP body learned around a SubmitShape: the MIME before and after the envelope (the
+    wrapper and the MM, as a campaign's requests repeat them) are literal parts of its template."""
+
+    content_type: str
+    shape: SubmitShape
+    attachments: tuple[Entity, ...]  # what split_soap read beside the envelope
+    head: int  # the bytes before the envelope
+    tail: int  # and after it
+
+
+# Whole bodies, learned with their envelope's shape: a request that fills one in is split as the
+# request it was learned from was (its holes hold plain text, no CR or LF, so they cannot make or hide
+# a MIME delimiter line), without reading the MIME at all. Bounded like _SHAPES.
+_BODIES: deque[_BodyShape] = deque(maxlen=8)
+_BODY_TRIED: dict[str, None] = {}  # Content-Types whose body was tried once (bounded)
+
+
+def _learn_body(req: Request, doc: SubmitReq) -> None:
+    """Learn ``req``'s whole body (read from its envelope's learned shape) when the shape with the
+    MIME around it re-writes the body byte for byte. Tried once per Content-Type (a client's outer
+    boundary): a body that cannot be learned is not tried again for every request."""
+    if len(_BODY_TRIED) >= 256:
+        _BODY_TRIED.clear()
+    _BODY_TRIED[req.content_type] = None
+    envelope, body = req.soap.envelope, req.body
+    at = body.find(envelope)
+    if at < 0 or doc.timestamp is None:
+        return  # not split from this body as it stands (a transfer encoding)
+    head, tail = body[:at], body[at + len(envelope) :]
+    shape = build_shape(shape_key(doc), req.profile, lambda xml: head + crlf(xml) + tail)
+    if shape is not None and shape.write(req.transaction_id, doc.to[0].value, doc.timestamp) == body:
+        _BODIES.appendleft(_BodyShape(req.content_type, shape, req.soap.attachments, len(head), len(tail)))
 
 
 def answer(profile: Mm7Profile, transaction_id: str, doc: Document, http_status: int = HTTP_OK) -> Answer:
