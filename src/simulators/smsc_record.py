@@ -140,7 +140,7 @@ def one_part_row(
     received_at: float,
 ) -> Row:
     """The record of a message in one part (no UDH, no TLVs: nothing to reassemble) as the recorder
-    keeps it (:meth:`Recorder.record_row`): only strings, numbers and None, from the decoded submit_sm's
+    keeps it (:attr:`Recorder.record_row`): only strings, numbers and None, from the decoded submit_sm's
     ``params``; ``state``: the receipt state's value; ``received_at``: epoch seconds.
     :func:`expand_one_part` makes the record. Layout: system_id, source, destination, data_coding,
     esm_class, service_type, text, message_id, state, octets, received_at."""

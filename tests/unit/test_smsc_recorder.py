@@ -109,7 +109,23 @@ def test_rows_are_not_tracked_by_the_garbage_collector_until_read() -> None:
     gc.collect()
     kept = recorder._kept
     assert len(kept) == 2 and all(type(r) is tuple and not gc.is_tracked(r) for r in kept)
+    assert recorder.count == 4 and len(recorder) == 2
     assert [r["destination"] for r in recorder] == ["8613800000002", "8613800000003"]
+
+
+def test_record_row_is_the_list_append_until_rows_need_more() -> None:
+    """Rows go straight into the list while nothing else is due per row; once the records have been
+    read (rows are expanded as they come), with ``keep`` or with a file, record_row does that work."""
+    recorder = Recorder(expand=expand_one_part)
+    recorder.record_row(row(0))
+    assert recorder.record_row == recorder._kept.append
+    assert recorder.records == [whole(0)]
+    recorder.record_row(row(1))
+    assert recorder.records == [whole(0), whole(1)] and recorder.count == 2
+    kept = Recorder(expand=expand_one_part, keep=1)
+    kept.record_row(row(0))
+    kept.record_row(row(1))
+    assert kept.records == [whole(1)] and kept.count == 2
 
 
 def test_record_row_needs_an_expand_function() -> None:
