@@ -235,6 +235,15 @@ class SoapBody:
 
     def content(self, href: str | None) -> MmContent | None:
         """The MM ``href`` names (``cid:mm``); without href the first attachment (China Mobile)."""
+        global _LAST_CONTENT
+        last = _LAST_CONTENT
+        if last is not None and last[0] is self.attachments and last[1] == href:
+            return last[2]  # the same attachments as the last request's (a learned body's)
+        content = self._content(href)
+        _LAST_CONTENT = (self.attachments, href, content)
+        return content
+
+    def _content(self, href: str | None) -> MmContent | None:
         if not self.attachments:
             if href:
                 raise Mm7FormatError(f"Content: href {href!r} given but the request has no attachment")
@@ -248,6 +257,11 @@ class SoapBody:
             ) == href:
                 return _to_content(a)
         raise Mm7FormatError(f"Content: href {href!r} does not resolve to a MIME part")
+
+
+# The last attachments resolved, with the href and the MM: requests read by a learned body shape
+# (channels.mm7.request) share one attachments tuple, which this reference also keeps alive.
+_LAST_CONTENT: tuple[tuple[Entity, ...], str | None, MmContent | None] | None = None
 
 
 def _to_part(m: Entity) -> Part:
