@@ -4,7 +4,9 @@ A long message arrives as parts (TS 23.040 §9.2.3.24.1 UDH, SMPP v3.4 §5.3.2.2
 its own submit_sm_resp id and its own receipt (PROTOCOLS.md §2.4, §3.5). The record is written once the
 last part is in: the reassembled text, every part's id, receipt state and size in octets, and the
 message's receipt state (the worst of its parts'), so tests can assert exactly what a subscriber saw
-and what the adapter should report. Pure.
+and what the adapter should report. A message in one part is kept as a compact row (the fast path's
+row is the submit_sm's own octets) and made a record when read. Also the state of every accepted
+message, by id, for query_sm (:class:`MessageStates`). Pure.
 """
 
 from __future__ import annotations
