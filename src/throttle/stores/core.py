@@ -11,7 +11,7 @@ caller loaded (SQLite) or owns (memory), and mutate them in place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 
 from throttle.stores.base import CapRequest, RateRequest
 
@@ -22,7 +22,7 @@ def rate_decide_many(
     requests: Sequence[RateRequest],
     now: int,
     max_wait: int,
-    booked: list[tuple[int, str]] | None = None,
+    booked: MutableSequence[tuple[int, str]] | None = None,
 ) -> list[int]:
     """Each request in order against all its buckets, all or nothing: its wait (see
     RateStore.acquire). A new reservation is left in ``reserved[token]`` (its slot) and, when

@@ -30,12 +30,12 @@ class MemoryRateStore:
         return self.acquire_sync(requests, now_us, max_wait_us)
 
     def acquire_sync(self, requests: Sequence[RateRequest], now_us: int, max_wait_us: int) -> list[int]:
-        self._purge(now_us)
-        booked: list[tuple[int, str]] = []
-        out = rate_decide_many(self._tat, self._reserved, requests, now_us, max_wait_us, booked)
-        if booked:
-            self._reserved_order.extend(booked)
-        return out
+        order, reserved = self._reserved_order, self._reserved
+        while order and order[0][0] < now_us - RESERVATION_GRACE_US:  # forget slots nobody came for
+            slot, token = order.popleft()
+            if reserved.get(token) == slot:
+                del reserved[token]
+        return rate_decide_many(self._tat, reserved, requests, now_us, max_wait_us, order)
 
     async def release(self, requests: Sequence[RateRequest], now_us: int) -> None:
         self.release_sync(requests, now_us)
@@ -44,13 +44,6 @@ class MemoryRateStore:
         for req in requests:
             self._reserved.pop(req.token, None)
             rate_give_back(self._tat, req, now_us)
-
-    def _purge(self, now: int) -> None:
-        order = self._reserved_order
-        while order and order[0][0] < now - RESERVATION_GRACE_US:
-            slot, token = order.popleft()
-            if self._reserved.get(token) == slot:
-                del self._reserved[token]
 
 
 class MemoryIdempotencyStore:
@@ -62,8 +55,11 @@ class MemoryIdempotencyStore:
         return self.claim_sync(ids, now_us, ttl_us)
 
     def claim_sync(self, ids: Sequence[str], now_us: int, ttl_us: int) -> list[bool]:
-        self._purge(now_us)
         expiry, order = self._expiry, self._order
+        while order and order[0][0] <= now_us:  # forget expired claims
+            gone_until, gone = order.popleft()
+            if expiry.get(gone) == gone_until:
+                del expiry[gone]
         until = now_us + ttl_us
         out: list[bool] = []
         for mid in ids:
@@ -82,13 +78,6 @@ class MemoryIdempotencyStore:
     def release_sync(self, ids: Sequence[str]) -> None:
         for mid in ids:
             self._expiry.pop(mid, None)
-
-    def _purge(self, now: int) -> None:
-        order = self._order
-        while order and order[0][0] <= now:
-            until, mid = order.popleft()
-            if self._expiry.get(mid) == until:
-                del self._expiry[mid]
 
 
 class MemoryCapStore:
