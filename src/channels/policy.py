@@ -56,11 +56,12 @@ Undo = Callable[[Sequence[Message]], None]
 
 class SyncPolicy(Protocol):
     """Optional fast path: a policy that decides without awaiting (no store, or a store in this
-    process: ``throttle.stores.memory``) offers ``evaluate_many`` and ``rollback_many`` as plain
-    callables, and :func:`evaluate_chunk` calls them with no coroutine per stage (a lone send passes
-    six stages: their coroutines were a third of its cost). They are the same decisions, not a copy:
-    such a policy's async methods call them. A policy whose store may be either kind sets both to
-    None on a store that awaits (Redis); ``getattr(policy, "evaluate_sync", None)`` reads either."""
+    process: ``throttle.stores.memory``) offers ``evaluate_sync`` and ``rollback_sync``, plain-call
+    twins of ``evaluate_many`` and ``rollback_many``, and :func:`evaluate_chunk` calls them: no
+    coroutine per stage (two or three each before, six stages per lone send). They are the same
+    decisions, not a copy: such a policy's async methods call the same code. A policy whose store
+    may await (Redis) sets both to None on such a store; ``getattr(policy, "evaluate_sync", None)``
+    reads either."""
 
     evaluate_sync: Decide | None
     rollback_sync: Undo | None
