@@ -56,15 +56,19 @@ log = structlog.get_logger(__name__)
 POST_CONCURRENCY = 32
 
 
+_ACCEPTED = Status.of(SUCCESS)
+
+
 def _submit_record(row: Row) -> dict[str, Any]:
     """The record of an accepted SubmitReq from its row (``MmscSimulator._accept``): a flat tuple the
-    collector does not track while it waits in the recorder."""
+    collector does not track while it waits in the recorder (a datetime is no container either: its
+    text is written when the record is read)."""
     (at, message_id, tid, release, version, vaspid, vasid, service_code, sender, to, subject, text,
      linked_id, parts, size, delivery_report) = row
     return {
-        "at": at, "message_id": message_id, "transaction_id": tid, "release": release, "version": version,
-        "vaspid": vaspid, "vasid": vasid, "service_code": service_code, "from": sender, "to": list(to),
-        "subject": subject, "text": text, "linked_id": linked_id,
+        "at": at.isoformat(), "message_id": message_id, "transaction_id": tid, "release": release,
+        "version": version, "vaspid": vaspid, "vasid": vasid, "service_code": service_code, "from": sender,
+        "to": list(to), "subject": subject, "text": text, "linked_id": linked_id,
         "parts": [{"content_type": c, "size": n, "content_id": cid} for c, n, cid in parts],
         "size": size, "delivery_report": delivery_report,
     }
@@ -228,7 +232,7 @@ class MmscSimulator:
         message_id = f"MM{next(self._ids):010X}"
         self.counters["accepted"] += 1
         self._accept(accepted, message_id, tid)
-        return answer(profile, tid, SubmitRsp(status=Status.of(SUCCESS), message_id=message_id))
+        return answer(profile, tid, SubmitRsp(status=_ACCEPTED, message_id=message_id))
 
     def _accept(self, sub: AcceptedSubmit, message_id: str, tid: str) -> None:
         req, now = sub.req, self.clock.now()
@@ -239,7 +243,7 @@ class MmscSimulator:
             parts = tuple((p.content_type, len(p.data), p.content_id) for p in content.parts)
             described = self._described = (content, mm_text(content), parts, content.size)
         self.recorder.record_row((
-            now.isoformat(), message_id, tid, sub.profile.release, sub.profile.version, req.vaspid,
+            now, message_id, tid, sub.profile.release, sub.profile.version, req.vaspid,
             req.vasid, req.service_code, req.sender.value if req.sender else None,
             tuple([a.value for a in recipients]), req.subject, described[1], req.linked_id, described[2],
             described[3], bool(req.delivery_report),
