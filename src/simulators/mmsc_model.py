@@ -13,6 +13,7 @@ clock that tests move by hand or scale.
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 import time
 from collections.abc import Mapping
@@ -53,10 +54,13 @@ class MmscScenario:
     reply_delay: tuple[float, float] = (5.0, 30.0)  # retrieval → reply
     max_size: int | None = None  # bytes; None: the request profile's limit
     vaspids: frozenset[str] | None = None  # accepted VASPIDs (None: any); others get 4001
+    # the outcomes' canonical names and cumulative shares, for one ``Random.choices`` per recipient
+    # (given the cumulative weights it draws exactly as given the weights, without summing them again)
+    outcome_draw: tuple[tuple[str, ...], tuple[float, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in self.outcomes:
-            canonical_mm_status(name)  # ValueError naming the unknown MMStatus
+        names = tuple(canonical_mm_status(name) for name in self.outcomes)  # ValueError: unknown MMStatus
+        object.__setattr__(self, "outcome_draw", (names, tuple(itertools.accumulate(self.outcomes.values()))))
         for what, shares in (("outcomes", self.outcomes.values()), ("errors", self.errors.values())):
             if any(s < 0 for s in shares):
                 raise ValueError(f"MmscScenario.{what}: shares must be >= 0")
@@ -82,11 +86,6 @@ class Planned:
 def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
     lo, hi = bounds
     return lo if hi <= lo else rng.uniform(lo, hi)
-
-
-def _pick(rng: random.Random, shares: Mapping[str, float]) -> str:
-    names = list(shares)
-    return rng.choices(names, weights=[shares[n] for n in names])[0]
 
 
 def pick_error(rng: random.Random, errors: Mapping[int, float]) -> int | None:
@@ -119,7 +118,8 @@ def plan_recipient(
         keep = min(keep, expiry.total_seconds())
     elif isinstance(expiry, datetime):
         keep = min(keep, max(0.0, (expiry - submitted).total_seconds()))
-    outcome = canonical_mm_status(_pick(rng, s.outcomes))
+    names, cumulative = s.outcome_draw
+    outcome = rng.choices(names, cum_weights=cumulative)[0]
     delay = _uniform(rng, s.report_delay)
 
     def at(seconds: float) -> datetime:

@@ -162,3 +162,15 @@ def test_scaled_clock_scales_and_jumps() -> None:
     assert fast.now() >= T0
     with pytest.raises(ValueError):
         frozen.advance(-1)
+
+
+def test_outcomes_are_drawn_as_random_choices_with_the_shares_draws_them() -> None:
+    shares = {"retrieved": 0.5, "Rejected": 0.2, "Expired": 0.2, "Indeterminate": 0.1}
+    names, cumulative = MmscScenario(outcomes=shares).outcome_draw
+    assert names == ("Retrieved", "Rejected", "Expired", "Indeterminate")
+    for seed in range(300):  # the same draws, from the same generator state, as before the cache
+        ours, reference = random.Random(seed), random.Random(seed)
+        assert ours.choices(names, cum_weights=cumulative, k=5) == [
+            n[0].upper() + n[1:] for n in reference.choices(list(shares), weights=list(shares.values()), k=5)
+        ]
+        assert ours.random() == reference.random()
