@@ -68,10 +68,11 @@ _TRX = State.BOUND_TRX
 # destination [2]; esm_class without UDHI (0x40: no UDH), protocol_id, priority_flag;
 # schedule_delivery_time and validity_period (17 each); registered_delivery [3],
 # replace_if_present_flag; data_coding, sm_default_msg_id, sm_length and short_message, to the end
-# of the PDU [4] (the preview's key; nothing after short_message: no TLVs).
+# of the PDU [4] (the preview's key; nothing after short_message: no TLVs). Each C-Octet string is
+# its run of non-NUL octets and the NUL: nothing to backtrack into (possessive, so none is tried).
 _PLAIN_SUBMIT = re.compile(
-    rb"[^\0]{0,5}\0(..[^\0]{0,20}\0)(..[^\0]{0,20}\0)"
-    rb"[\x00-\x3f\x80-\xbf]..[^\0]{0,16}\0[^\0]{0,16}\0(.).(.{3}.*)",
+    rb"[^\0]{0,5}+\0(..[^\0]{0,20}+\0)(..[^\0]{0,20}+\0)"
+    rb"[\x00-\x3f\x80-\xbf]..[^\0]{0,16}+\0[^\0]{0,16}+\0(.).(.{3}.*+)",
     re.DOTALL,
 ).match
 _RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})
