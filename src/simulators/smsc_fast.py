@@ -12,8 +12,8 @@ Here the connection offers each whole frame of a read to :meth:`FastPath.on_fram
 * a **submit_sm** (§4.4.1) with command_status 0 on a transceiver bind, whose body ends with its
   short_message (no TLVs, so no SAR, no message_payload, no ports) and whose esm_class has no UDHI (no
   UDH): a message in one part, so nothing to reassemble. Its fields are read with the codec's
-  layout and limits (``bytes.index`` within each C-Octet string's size); anything malformed raises,
-  and the frame goes to the general path, which reports it. It is taken only when the scenario is
+  layout and limits (one compiled pattern, each C-Octet string within its size); a frame it does
+  not match goes to the general path, which reports what is malformed. It is taken only when the scenario is
   plain (no response latency, no receipt before the response, no ACCEPTD first, no drops or stalls;
   scripted errors and throttling are fine) and, if it may ask for a receipt due at once, when the
   receipt can go out on this bind (window credit, nothing queued before it).
