@@ -90,6 +90,8 @@ class _Connection(BaseProtocol):
             self._answered(message, payload)
 
     def _answered(self, message: RawResponseMessage, payload: StreamReader) -> None:
+        if message.code < 200:  # interim (100 Continue, 103): the final answer follows (RFC 9110 §15.2)
+            return
         answer = self.answer
         if answer is None:  # an answer nobody asked for: the connection's state is unknown
             self._fail(None)

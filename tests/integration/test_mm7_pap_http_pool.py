@@ -135,6 +135,16 @@ async def test_chunked_gzip_and_until_close_bodies() -> None:
     assert server.connections == 2
 
 
+async def test_interim_answers_are_skipped() -> None:
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK
+    async with scripted(lambda _: interim) as server:
+        p = pool(server.port)
+        assert await p.post("text/xml", b"1") == (200, "text/xml", b"<ok/>")
+        assert await p.post("text/xml", b"2") == (200, "text/xml", b"<ok/>")
+        await p.close()
+    assert server.connections == 1
+
+
 async def test_no_answer_in_time_is_outcome_unknown_and_the_connection_dropped() -> None:
     async with scripted(lambda req: None if req.endswith(b"\r\n\r\n1") else OK) as server:
         p = pool(server.port, timeout=0.2)
