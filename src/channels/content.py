@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from channels.frozen import fast_init
+
 
 class TextEncoding(StrEnum):
     """SMS text encodings; ``None`` on a :class:`Text` means choose automatically (GSM-7, else UCS-2)."""
@@ -21,6 +23,7 @@ class TextEncoding(StrEnum):
     ASCII = "ascii"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Text:
     """An SMS text. ``encoding`` overrides the automatic choice."""

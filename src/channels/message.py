@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from channels.content import Content, IvrScript, Mms, Text, UssdMenu, WapPush
+from channels.frozen import fast_init
 
 
 class ChannelKind(StrEnum):
@@ -36,6 +37,7 @@ def new_message_id() -> str:
     return uuid.uuid4().hex
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     """One message to one subscriber.

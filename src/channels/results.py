@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from channels.errors import ChannelsError
+from channels.frozen import fast_init
 from channels.message import ChannelKind, Message
 
 
@@ -38,6 +39,7 @@ STATE_SEVERITY: dict[DeliveryState, int] = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendResult:
     """The gateway accepted the message. ``remote_ids`` has one id per part (SMS) or one per request."""
@@ -49,6 +51,7 @@ class SendResult:
     parts: int = 1
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryReceipt:
     """A delivery report or final outcome for one message (or one part, before folding).
@@ -95,6 +98,7 @@ class InboundMessage:
 Event = DeliveryReceipt | InboundMessage
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Sent:
     """The gateway accepted the message."""
