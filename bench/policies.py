@@ -55,14 +55,15 @@ NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # Monday: 11:00 Shanghai, 12:00 To
 
 
 def messages(n: int, run: str) -> list[Message]:
-    out = []
-    for i in range(n):
-        prefix = PREFIXES[i % len(PREFIXES)]
-        to = "+" + prefix + str(10_000_000 + i)[-(12 - len(prefix)) :]
-        campaign = f"c{i % 4}"
-        body = Text(body="hi")
-        out.append(Message(to=to, kind=ChannelKind.SMS, content=body, campaign_id=campaign, id=f"{run}-{i}"))
-    return out
+    return [message_at(i, run) for i in range(n)]
+
+
+def message_at(i: int, run: str) -> Message:
+    """The ``i``-th message of a run: one of the prefixes' subscribers, one of four campaigns."""
+    prefix = PREFIXES[i % len(PREFIXES)]
+    to = "+" + prefix + str(10_000_000 + i)[-(12 - len(prefix)) :]
+    body = Text(body="hi")
+    return Message(to=to, kind=ChannelKind.SMS, content=body, campaign_id=f"c{i % 4}", id=f"{run}-{i}")
 
 
 def pipeline_for(store: Store, clock: FakeClock):  # type: ignore[no-untyped-def]
