@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from channels.errors import ChannelsError
 from channels.message import ChannelKind, Message
+from channels.receipts import PendingReceipt
 from channels.results import Event, SendResult
 
 
@@ -42,6 +43,7 @@ class BatchChannel(Protocol):
 
 
 EventSink = Callable[[Event], None]
+PendingSink = Callable[[PendingReceipt], None]
 
 
 @runtime_checkable
@@ -50,6 +52,8 @@ class SubscribableChannel(Protocol):
     instead of queueing it for :meth:`Channel.events`. The Dispatcher subscribes where it can, which
     saves a queue and an async-generator step per receipt (DESIGN §6); once subscribed, the channel's
     own ``events()`` yields nothing more until it ends. ``sink`` must not block or raise.
+    ``receipts``, where given, takes the receipts instead, unbuilt (:class:`PendingReceipt`), so that
+    the Dispatcher's tracker builds each one once, already correlated.
     """
 
-    def subscribe(self, sink: EventSink) -> None: ...
+    def subscribe(self, sink: EventSink, receipts: PendingSink | None = None) -> None: ...

@@ -36,7 +36,7 @@ from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, Se
 from channels.inbound import is_opt_out, normalise_keyword
 from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Allow, Decision, Defer, Policy, Reject, evaluate_chunk
-from channels.receipts import ReceiptTracker
+from channels.receipts import PendingReceipt, ReceiptTracker
 from channels.results import (
     Deferred,
     DeliveryReceipt,
@@ -411,7 +411,7 @@ class Dispatcher:
         for ch in self._channels.values():
             subscribe = getattr(ch, "subscribe", None)  # SubscribableChannel: no queue hop per event
             if subscribe is not None:
-                subscribe(functools.partial(self._on_event, ch.name))
+                subscribe(functools.partial(self._on_event, ch.name), self._on_pending)
             else:
                 self._spawn(self._pump(ch))
         self._spawn(self._expire_loop())
@@ -424,6 +424,12 @@ class Dispatcher:
     async def _pump(self, channel: Channel) -> None:
         async for event in channel.events():
             self._on_event(channel.name, event)
+
+    def _on_pending(self, pending: PendingReceipt) -> None:
+        """A receipt from a subscribed channel, unbuilt: correlated, then built once, with our id."""
+        put = self._events.put_nowait
+        for out in self.tracker.on_pending(pending):
+            put(out)
 
     def _on_event(self, gateway: str, event: Event) -> None:
         """One event from a channel: receipts are correlated, replies get their keyword."""

@@ -66,7 +66,7 @@ RESULT = dict(message_id="m1", channel=ChannelKind.SMS, remote_ids=("ab",), acce
         (SendResult, (), {**RESULT, "parts": 3}),
         (Sent, ("msg", "result"), {}),
         (Text, (), {"body": "hi"}),
-        (Message, (), {"to": "+8613800138000", "kind": ChannelKind.SMS, "content": Text(body="x"), "id": "m1"}),
+        (Message, (), {"to": "+861380013", "kind": ChannelKind.SMS, "content": Text(body="x"), "id": "m1"}),
         (Mixed, (1,), {}),
         (Mixed, (1, "x", [2]), {"d": 5, "e": {"k": 1}}),
     ],

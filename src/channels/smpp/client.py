@@ -24,14 +24,14 @@ from typing import Any
 
 import structlog
 
-from channels.channel import EventSink
+from channels.channel import EventSink, PendingSink
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Text
 from channels.errors import ChannelsError, ConfigurationError, ContentRejected, OutcomeUnknown, SendRejected
 from channels.inbound import KeywordMatcher, normalise_keyword
 from channels.message import ChannelKind, Message, mask_msisdn
-from channels.receipts import IdProfile
-from channels.results import DeliveryReceipt, DeliveryState, Event, InboundMessage, SendResult
+from channels.receipts import IdProfile, PendingReceipt
+from channels.results import DeliveryState, Event, InboundMessage, SendResult
 from channels.smpp import pdu as codec
 from channels.smpp.concat import ConcatMethod, Reassembler, RefAllocator, fits_one, split
 from channels.smpp.config import SmppConfig
@@ -97,6 +97,7 @@ class SmppClient:
             link.on_receipt = self._on_receipt
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._sink: EventSink | None = None
+        self._receipts: PendingSink | None = None
         self._refs = RefAllocator()
         self._templates: dict[str | None, dict[str, Any]] = {}
         self._shapes: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}  # see encoded_parts
@@ -356,11 +357,12 @@ class SmppClient:
 
     # -- deliver_sm / data_sm from any link --------------------------------------------------------
 
-    def subscribe(self, sink: EventSink) -> None:
+    def subscribe(self, sink: EventSink, receipts: PendingSink | None = None) -> None:
         """Hand every event to ``sink`` as it is decoded instead of queueing it for :meth:`events`
-        (:class:`~channels.channel.SubscribableChannel`; the Dispatcher's path). Events already
-        queued go to ``sink`` first, in order."""
+        (:class:`~channels.channel.SubscribableChannel`; the Dispatcher's path), and receipts to
+        ``receipts``, unbuilt, where given. Events already queued go to ``sink`` first, in order."""
         self._sink = sink
+        self._receipts = receipts
         while not self._events.empty():
             event = self._events.get_nowait()
             if event is None:
@@ -373,8 +375,19 @@ class SmppClient:
         deliver_hook wants to see every deliver_sm first."""
         return self.deliver_hook is None
 
-    def _on_receipt(self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes]) -> None:
-        self._emit(self._receipt_event(short_message, data_coding, tlvs))
+    def _on_receipt(self, short_message: bytes, data_coding: int, tlvs: Mapping[int, bytes]) -> None:
+        """A deliver_sm/data_sm receipt (decoded, or from the fast path): to the subscriber's
+        ``receipts`` unbuilt, or as a DeliveryReceipt to the event sink or queue."""
+        body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
+        values = read_receipt(body, tlvs, data_coding, self.config.acceptd_state)
+        if values is None:
+            log.warning("smpp.receipt.unparsed", gateway=self.name)
+            return
+        pending = _pending_receipt(values, self.clock.now(), self.name)
+        if self._receipts is not None:
+            self._receipts(pending)
+        else:
+            self._emit(pending.build())
 
     def _emit(self, event: Event | None) -> None:
         if event is not None:
@@ -386,23 +399,14 @@ class SmppClient:
     def _on_deliver(self, pdu: Pdu, link: SmppLink) -> None:
         if self.deliver_hook is not None and self.deliver_hook(pdu):
             return
-        self._emit(self._to_event(pdu))
-
-    def _receipt_event(
-        self, short_message: bytes, data_coding: int, tlvs: Mapping[int, bytes]
-    ) -> Event | None:
-        """The DeliveryReceipt of a deliver_sm/data_sm receipt (decoded, or from the fast path)."""
-        body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
-        values = read_receipt(body, tlvs, data_coding, self.config.acceptd_state)
-        if values is None:
-            log.warning("smpp.receipt.unparsed", gateway=self.name)
-            return None
-        return _receipt(values, self.clock.now(), self.name)
-
-    def _to_event(self, pdu: Pdu) -> Event | None:
         esm = pdu.get("esm_class")
         if esm & EsmClass.TYPE_MASK in RECEIPT_TYPES:
-            return self._receipt_event(pdu.get("short_message") or b"", pdu.get("data_coding"), pdu.tlvs)
+            self._on_receipt(pdu.get("short_message") or b"", pdu.get("data_coding"), pdu.tlvs)
+        else:
+            self._emit(self._reply(pdu, esm))
+
+    def _reply(self, pdu: Pdu, esm: int) -> Event | None:
+        """A subscriber's reply (an MO deliver_sm/data_sm), once all its parts are in."""
         now = self.clock.now()
         body = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD) or pdu.get("short_message") or b""
         whole = self._reassembler.feed(
@@ -469,19 +473,11 @@ def _collect(message: Message, answers: list[Pdu | BaseException]) -> tuple[str,
     )
 
 
-def _receipt(values: ReceiptValues, now: datetime, gateway: str) -> DeliveryReceipt:
+def _pending_receipt(values: ReceiptValues, now: datetime, gateway: str) -> PendingReceipt:
     remote_id, state, stat, message_state, error_code, network_error, _raw = values
     detail: dict[str, Any] = {"stat": stat} if stat else {}
     if message_state is not None:
         detail["message_state"] = message_state
     if network_error is not None:
         detail["network_error"] = network_error
-    return DeliveryReceipt(
-        channel=ChannelKind.SMS,
-        state=state,
-        remote_id=remote_id,
-        at=now,
-        error_code=error_code,
-        detail=detail,
-        gateway=gateway,
-    )
+    return PendingReceipt(ChannelKind.SMS, state, remote_id, now, error_code, detail, gateway)

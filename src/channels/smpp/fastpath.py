@@ -18,7 +18,7 @@ takes exactly these:
   compiled decoder would find them, without the ``Pdu`` and its seventeen fields; it is answered
   with deliver_sm_resp and handed to the link's ``on_receipt``, with the general path's guard (a
   failing handler is logged, never kills the link). The client makes the same receipt of it as of
-  a decoded PDU (one function, ``SmppClient._receipt_event``).
+  a decoded PDU (one function, ``SmppClient._on_receipt``).
 
 Anything else (an error status, a generic_nack, a response nobody waits for, an MO, a malformed
 frame, which the general path reports) and every frame of a read after one that produced an event
