@@ -36,13 +36,19 @@ class BatchChannel(Protocol):
     """Optional fast path: send a chunk in one go (one encode pass, one write, no future per message).
 
     Returns, in order, a SendResult or the ChannelsError each message met; never raises for a
-    single message's failure.
+    single message's failure. ``on_accepted(index, result)``, where given, may be called as soon as
+    a message is accepted, before the whole chunk is answered (its SendResult is returned too): the
+    Dispatcher then tracks it at once, so a receipt that follows its response closely (a test
+    SMSC's, a failure reported at once) finds it instead of waiting, parked, for the chunk.
     """
 
-    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]: ...
+    async def send_batch(
+        self, messages: Sequence[Message], on_accepted: AcceptedHook | None = None
+    ) -> list[SendResult | ChannelsError]: ...
 
 
 EventSink = Callable[[Event], None]
+AcceptedHook = Callable[[int, SendResult], None]  # BatchChannel.send_batch: index in the chunk, result
 PendingSink = Callable[[PendingReceipt], None]
 
 

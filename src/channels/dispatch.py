@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from channels.channel import Channel
+from channels.channel import AcceptedHook, Channel
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.deferral import DeferredFeed, Sleep, evaluate_waiting, waits_for_token
 from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
@@ -97,6 +98,7 @@ class Dispatcher:
         for ch in self._channels.values():
             self.tracker.adopt(ch)  # per-gateway receipt id profile (PROTOCOLS.md §3.4)
         self._expiry_check = expiry_check
+        self._hooked: dict[str, bool] = {}  # per channel: whether its send_batch takes on_accepted
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         # The send() calls joining the one collecting this loop turn's calls (None: nobody collects).
@@ -275,24 +277,47 @@ class Dispatcher:
         for kind, indices in groups.items():
             channel = self._channels[kind]
             group = [messages[i] for i in indices]
-            try:
-                results = await self._deliver(channel, group)
-            except BaseException:  # a bug or a cancellation: undo the reservations, then let it out
-                for message in group:
-                    await self._rollback(message)
-                raise
             self._ensure_started()
             now = self.clock.now()
+            # A message accepted before its chunk is done is tracked at once (BatchChannel).
+            accepted = functools.partial(self._accepted_early, channel, messages, indices, outcomes, now)
+            try:
+                results = await self._deliver(channel, group, accepted)
+            except BaseException:  # a bug or a cancellation: undo the reservations, then let it out
+                for i, message in zip(indices, group, strict=True):
+                    if outcomes[i] is None:  # not accepted (and tracked) already
+                        await self._rollback(message)
+                raise
             for i, message, result in zip(indices, group, results, strict=True):
+                if outcomes[i] is not None:  # tracked as it was accepted
+                    continue
                 if isinstance(result, SendResult):
                     outcomes[i] = self._accepted(channel, message, result, now)
                 else:
                     outcomes[i] = await self._refused(message, result)
 
-    async def _deliver(self, channel: Channel, group: list[Message]) -> list[SendResult | ChannelsError]:
+    def _accepted_early(
+        self,
+        channel: Channel,
+        messages: Sequence[Message],
+        indices: list[int],
+        outcomes: list[Outcome | None],
+        now: datetime,
+        k: int,
+        result: SendResult,
+    ) -> None:
+        i = indices[k]
+        outcomes[i] = self._accepted(channel, messages[i], result, now)
+
+    async def _deliver(
+        self, channel: Channel, group: list[Message], accepted: AcceptedHook | None = None
+    ) -> list[SendResult | ChannelsError]:
         batch = getattr(channel, "send_batch", None)  # BatchChannel; getattr: cheaper than isinstance
         if batch is not None:
-            results = list(await batch(group))
+            hooked = self._hooked.get(channel.name)
+            if hooked is None:  # a BatchChannel written before on_accepted existed is called without it
+                hooked = self._hooked[channel.name] = "on_accepted" in inspect.signature(batch).parameters
+            results = list(await (batch(group, accepted) if hooked else batch(group)))
         elif len(group) == 1:
             results = [await self._attempt(channel, group[0])]
         else:

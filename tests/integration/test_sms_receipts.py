@@ -284,3 +284,26 @@ async def test_receipts_are_never_taken_for_subscriber_replies() -> None:
         and receipt.message_id == sent.message.id
     )
     assert isinstance(reply, InboundMessage) and reply.text == lookalike  # farhadi/node-smpp#140
+
+
+async def test_a_receipt_right_behind_its_response_finds_its_message_tracked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SMSC writes each receipt right after its submit_sm_resp, while the rest of the chunk is
+    # still unanswered: the message is tracked as its response is read (BatchChannel.on_accepted),
+    # so no receipt waits parked for its chunk, and every one is correlated.
+    parked: list[object] = []
+    real_park = ReceiptTracker._park
+    monkeypatch.setattr(ReceiptTracker, "_park", lambda self, *a: parked.append(a) or real_park(self, *a))
+    messages = [sms(f"86139{i:08d}") for i in range(200)]
+    async with (
+        SmscSimulator(scenario=SmscScenario(receipt_delay=0.0)) as smsc,
+        Dispatcher([SmppClient.from_url(smsc.url + "?window=64")]) as dispatcher,
+    ):
+        outcomes = [o async for o in dispatcher.send_many(messages, concurrency=64)]
+        got = await events(dispatcher, len(messages))
+    assert all(isinstance(o, Sent) for o in outcomes)
+    assert sorted(r.message_id or "" for r in got if isinstance(r, DeliveryReceipt)) == sorted(
+        m.id for m in messages
+    )
+    assert parked == []

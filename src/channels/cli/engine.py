@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from channels.channel import Channel
+from channels.channel import AcceptedHook, Channel
 from channels.cli.common import install_signal_handlers
 from channels.cli.gateways import NoReceipts, connect
 from channels.cli.jobs import AMBIGUOUS, FINAL, JobFile, JobReceiptStore
@@ -91,7 +91,9 @@ class JournalChannel:
         finally:
             self.in_flight -= 1
 
-    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+    async def send_batch(
+        self, messages: Sequence[Message], on_accepted: AcceptedHook | None = None
+    ) -> list[SendResult | ChannelsError]:
         """The Dispatcher's chunk path: one group commit of marks, then the adapter's own batch
         send where it has one (per-message sends otherwise)."""
         if self._refusing:
@@ -104,7 +106,7 @@ class JournalChannel:
             await self.job.group_commit()
             batch = getattr(self.inner, "send_batch", None)
             if batch is not None:
-                return list(await batch(messages))
+                return list(await batch(messages, on_accepted))
             return list(await asyncio.gather(*(_attempt(self.inner, m) for m in messages)))
         finally:
             self.in_flight -= len(messages)

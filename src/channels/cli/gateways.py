@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from channels.channel import Channel
+from channels.channel import AcceptedHook, Channel
 from channels.clock import SYSTEM_CLOCK
 from channels.errors import ChannelsError, ConfigurationError
 from channels.message import ChannelKind, Message
@@ -228,7 +228,9 @@ class DryRunChannel:
         return SendResult(message_id=message.id, channel=self.kind, remote_ids=(f"dry-{self._count:x}",),
                           accepted_at=SYSTEM_CLOCK.now())  # fmt: skip
 
-    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+    async def send_batch(
+        self, messages: Sequence[Message], on_accepted: AcceptedHook | None = None
+    ) -> list[SendResult | ChannelsError]:
         return [await self.send(m) for m in messages]
 
     async def events(self) -> AsyncIterator[Event]:

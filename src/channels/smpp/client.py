@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from channels.channel import EventSink, PendingSink
+from channels.channel import AcceptedHook, EventSink, PendingSink
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.content import Text
 from channels.errors import ChannelsError, ConfigurationError, ContentRejected, OutcomeUnknown, SendRejected
@@ -315,13 +315,18 @@ class SmppClient:
             parts=len(pdus),
         )
 
-    async def send_batch(self, messages: Sequence[Message]) -> list[SendResult | ChannelsError]:
+    async def send_batch(
+        self, messages: Sequence[Message], on_accepted: AcceptedHook | None = None
+    ) -> list[SendResult | ChannelsError]:
         """The bulk path (:class:`~channels.channel.BatchChannel`): every part of every message goes
         out as the window allows, written once per loop turn, with one future for the whole batch;
-        returns each message's SendResult or the error it met (same rules as :meth:`send`)."""
+        returns each message's SendResult or the error it met (same rules as :meth:`send`).
+        A one-part message accepted at the first try is told to ``on_accepted`` as its
+        submit_sm_resp is read."""
         out: list[SendResult | ChannelsError | None] = [None] * len(messages)
         pdus: list[Request] = []
         owners: list[tuple[int, int, int]] = []  # message index, first pdu, parts
+        single: list[int] = []  # per pdu: the index of its message if it is the only part, else -1
         for i, message in enumerate(messages):
             try:
                 # Encoded now: a message waiting for its answers holds bytes, not Pdu dicts, and
@@ -332,9 +337,31 @@ class SmppClient:
                 continue
             owners.append((i, len(pdus), len(parts)))
             pdus.extend(parts)
-        answers = await self.pool.pick().submit_many(pdus) if pdus else []
+            single.extend((i,) if len(parts) == 1 else (-1,) * len(parts))
+        on_answer = None
+        if on_accepted is not None:
+            kind, accepted_at = self.kind, self.clock.now()
+
+            def on_answer(k: int, answer: Pdu | ChannelsError) -> None:
+                i = single[k]
+                if i >= 0 and type(answer) is Pdu and not answer.status:  # one part, accepted
+                    result = out[i] = SendResult(
+                        message_id=messages[i].id,
+                        channel=kind,
+                        remote_ids=(answer.get("message_id"),),
+                        accepted_at=accepted_at,
+                    )
+                    try:
+                        on_accepted(i, result)
+                    except Exception:  # runs inside a read: never let it break the link
+                        log.exception("smpp.batch.on_accepted_failed", message_id=result.message_id)
+                        out[i] = None  # the result goes the usual way, after the batch
+
+        answers = await self.pool.pick().submit_many(pdus, on_answer) if pdus else []
         now = self.clock.now()
         for i, first, count in owners:
+            if out[i] is not None:  # told to on_accepted already
+                continue
             message = messages[i]
             answer = answers[first]
             if count == 1 and type(answer) is Pdu and not answer.status:  # one part, accepted

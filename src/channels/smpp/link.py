@@ -64,6 +64,7 @@ C = CommandId
 THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
 
 DeliverCallback = Callable[[Pdu, "SmppLink"], None]
+AnswerHook = Callable[[int, "Pdu | ChannelsError"], None]  # exchange_many: request index, its answer
 # A receipt from the fast path: its short_message, data_coding and TLVs (channels.smpp.fastpath).
 ReceiptCallback = Callable[[bytes, int, dict[int, bytes]], None]
 Request = Pdu | Encoded  # a request to send: a PDU, or one encoded already (the bulk path keeps those)
@@ -87,11 +88,12 @@ class _Batch:
     """The answers of one :meth:`SmppLink.exchange_many`: one future for the whole batch, and each
     request's connection context is ``(batch, index)`` instead of a future of its own (DESIGN §6)."""
 
-    __slots__ = ("done", "remaining", "results")
+    __slots__ = ("done", "on_answer", "remaining", "results")
 
-    def __init__(self, n: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, n: int, loop: asyncio.AbstractEventLoop, on_answer: AnswerHook | None = None) -> None:
         self.results: list[Pdu | ChannelsError | None] = [None] * n
         self.remaining = n
+        self.on_answer = on_answer  # told of each answer as it comes (SmppClient.send_batch)
         self.done: asyncio.Future[None] = loop.create_future()
         if not n:
             self.done.set_result(None)
@@ -100,6 +102,8 @@ class _Batch:
         if self.results[index] is None:
             self.results[index] = value
             self.remaining -= 1
+            if self.on_answer is not None:
+                self.on_answer(index, value)
             if not self.remaining and not self.done.done():
                 self.done.set_result(None)
 
@@ -391,12 +395,15 @@ class SmppLink:
             retries -= 1
             log.debug("smpp.submit.resending", link=self.name, status=st.status_name(resp.status))
 
-    async def exchange_many(self, pdus: list[Request]) -> list[Pdu | ChannelsError]:
+    async def exchange_many(
+        self, pdus: list[Request], on_answer: AnswerHook | None = None
+    ) -> list[Pdu | ChannelsError]:
         """Send many requests: as many as the window allows go out per loop turn, in one write,
         with no future or task per request; returns each response (whatever its status), or the
-        error standing for it (OutcomeUnknown, ContentRejected for a PDU that does not encode)."""
+        error standing for it (OutcomeUnknown, ContentRejected for a PDU that does not encode).
+        ``on_answer(index, answer)`` hears of each one as it comes (it must not raise)."""
         loop = asyncio.get_running_loop()
-        batch = _Batch(len(pdus), loop)
+        batch = _Batch(len(pdus), loop, on_answer)
         i = 0
         while i < len(pdus):
             proto = await self._acquire()
@@ -428,10 +435,13 @@ class SmppLink:
         results: list[Pdu | ChannelsError] = batch.results  # type: ignore[assignment]  # all resolved
         return results
 
-    async def submit_many(self, pdus: list[Request]) -> list[Pdu | ChannelsError]:
+    async def submit_many(
+        self, pdus: list[Request], on_answer: AnswerHook | None = None
+    ) -> list[Pdu | ChannelsError]:
         """:meth:`exchange_many`, then each request answered with a transient status is resent
-        alone through :meth:`submit` (rare: the common case stays batched)."""
-        answers = await self.exchange_many(pdus)
+        alone through :meth:`submit` (rare: the common case stays batched; ``on_answer`` hears
+        of the first answers only)."""
+        answers = await self.exchange_many(pdus, on_answer)
         for k, answer in enumerate(answers):
             if (
                 isinstance(answer, Pdu)
