@@ -105,6 +105,21 @@ def test_a_burst_before_any_measurement_is_not_mistaken_for_a_trickle() -> None:
     assert rate.rate is not None and rate.rate >= 300  # 32 over min_span 0.05 s, halved
 
 
+def test_windows_go_unpaced_only_while_nothing_limits_the_rate() -> None:
+    clock = FakeClock()
+    rate = AdaptiveRate(AdaptiveSettings(hold=0.0, increase=0.5))
+    for _ in range(10):  # 10 windows of 40 over one second, each at once
+        assert rate.unpaced(clock.monotonic(), 40) == 40
+        clock.advance(0.1)
+    rate.on_throttled(clock.monotonic())
+    assert rate.rate == pytest.approx(200, rel=0.05)  # the windows counted as 400 sends per second
+    assert rate.unpaced(clock.monotonic(), 40) == 0  # paced now: one slot at a time
+    assert AdaptiveRate(AdaptiveSettings(ceiling=100)).unpaced(0.0, 40) == 0  # a ceiling paces always
+    transient = AdaptiveRate()
+    transient.on_transient(5.0)
+    assert transient.unpaced(5.01, 8) == 0 and transient.unpaced(10.0, 8) == 8  # paused, then not
+
+
 def test_floor_and_transient_pause_without_cut() -> None:
     clock = FakeClock()
     rate = AdaptiveRate(AdaptiveSettings(ceiling=2, floor=1.5, cut_interval=0.0))

@@ -72,15 +72,27 @@ class AdaptiveRate:
 
     def reserve(self, now: float) -> float:
         """Take the next send slot; returns when it is (``now`` or later: sleep until then)."""
-        if now - self._bucket_start >= 1.0:
-            self._last_rate = self._bucket / max(1.0, now - self._bucket_start)
-            self._bucket_start, self._bucket = now, 0
-        self._bucket += 1
+        self._count(now, 1)
         slot = max(now, self._paused_until)
         if self.rate is not None:
             slot = max(slot, self._next)
             self._next = slot + 1.0 / self.rate
         return slot
+
+    def unpaced(self, now: float, n: int) -> int:
+        """How many of ``n`` sends may go at once, now: all of them while nothing limits the rate (no
+        ceiling, no cut, no pause), counted as sent; else 0, and each send takes its slot through
+        :meth:`reserve`. A bulk sender then writes its window in one go instead of slot by slot."""
+        if self.rate is not None or now < self._paused_until:
+            return 0
+        self._count(now, n)
+        return n
+
+    def _count(self, now: float, n: int) -> None:
+        if now - self._bucket_start >= 1.0:
+            self._last_rate = self._bucket / max(1.0, now - self._bucket_start)
+            self._bucket_start, self._bucket = now, 0
+        self._bucket += n
 
     def observed(self, now: float) -> float:
         """Sends per second lately (the last full second, or the current one if busier; a burst counts

@@ -408,16 +408,18 @@ class SmppLink:
         while i < len(pdus):
             proto = await self._acquire()
             try:
-                if self.rate is not None:
-                    await self._pace()  # paced links send one request per slot
+                room = min(1 + max(0, self._free(proto)), len(pdus) - i)  # the credit taken, and the free
+                if self.rate is not None and not self.rate.unpaced(loop.time(), room):
+                    await self._pace()  # a paced link sends one request per slot
+                    room = 1
                 if self._closed:
                     raise ChannelClosed(f"SMPP link {self.name} is closed")
                 if proto is not self.proto or proto.closed or not proto.conn.bound:
                     continue  # dropped while we waited: acquire again (the finally releases)
-                room = 1 if self.rate is not None else 1 + max(0, self._free(proto))
+                room = min(room, 1 + max(0, self._free(proto)))
                 idle = not proto.conn.in_flight
                 now = loop.time()
-                for _ in range(min(room, len(pdus) - i)):
+                for _ in range(room):
                     try:
                         _send(proto, pdus[i], now, (batch, i))
                     except PduError as exc:
