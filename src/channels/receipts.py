@@ -268,6 +268,8 @@ class ReceiptTracker:
     def _keys(self, gateway: str, remote_ids: tuple[str, ...]) -> list[tuple[str, str]]:
         profile = self._profiles.get(gateway, self._default_profile)
         if profile is IdProfile.CASELESS:  # the default: one key per id (submit_keys, inlined)
+            if len(remote_ids) == 1:  # one part: no comprehension
+                return [(gateway, _caseless(remote_ids[0]))]
             return [(gateway, _caseless(rid)) for rid in remote_ids]
         return [(gateway, k) for rid in remote_ids for k in submit_keys(profile, rid)]
 

@@ -98,6 +98,8 @@ class SmppClient:
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._sink: EventSink | None = None
         self._receipts: PendingSink | None = None
+        self._read_at: float | None = None  # the read whose receipts are stamped _received_at
+        self._received_at = self.clock.now()
         self._refs = RefAllocator()
         self._templates: dict[str | None, dict[str, Any]] = {}
         self._shapes: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}  # see encoded_parts
@@ -402,15 +404,20 @@ class SmppClient:
         deliver_hook wants to see every deliver_sm first."""
         return self.deliver_hook is None
 
-    def _on_receipt(self, short_message: bytes, data_coding: int, tlvs: Mapping[int, bytes]) -> None:
+    def _on_receipt(
+        self, short_message: bytes, data_coding: int, tlvs: Mapping[int, bytes], read_at: float | None = None
+    ) -> None:
         """A deliver_sm/data_sm receipt (decoded, or from the fast path): to the subscriber's
-        ``receipts`` unbuilt, or as a DeliveryReceipt to the event sink or queue."""
+        ``receipts`` unbuilt, or as a DeliveryReceipt to the event sink or queue. The receipts of
+        one read (``read_at``, its loop time) share one reading of the clock."""
         body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
         values = read_receipt(body, tlvs, data_coding, self.config.acceptd_state)
         if values is None:
             log.warning("smpp.receipt.unparsed", gateway=self.name)
             return
-        pending = _pending_receipt(values, self.clock.now(), self.name)
+        if read_at is None or read_at != self._read_at:
+            self._read_at, self._received_at = read_at, self.clock.now()
+        pending = _pending_receipt(values, self._received_at, self.name)
         if self._receipts is not None:
             self._receipts(pending)
         else:

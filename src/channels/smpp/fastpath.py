@@ -86,7 +86,7 @@ class FastPath:
         if fields is None:
             return False  # an MO reply (or a USSD PDU, or a malformed frame): the general path
         self._conn.respond_ok_to(command_id, sequence)
-        self._link.deliver_receipt(*fields)
+        self._link.deliver_receipt(*fields, now)
         return True
 
 

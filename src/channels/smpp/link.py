@@ -65,8 +65,9 @@ THROTTLE_STATUSES = frozenset({st.ESME_RTHROTTLED, st.ESME_RMSGQFUL})
 
 DeliverCallback = Callable[[Pdu, "SmppLink"], None]
 AnswerHook = Callable[[int, "Pdu | ChannelsError"], None]  # exchange_many: request index, its answer
-# A receipt from the fast path: its short_message, data_coding and TLVs (channels.smpp.fastpath).
-ReceiptCallback = Callable[[bytes, int, dict[int, bytes]], None]
+# A receipt from the fast path: its short_message, data_coding and TLVs (channels.smpp.fastpath),
+# and the loop time of the read that brought it.
+ReceiptCallback = Callable[[bytes, int, dict[int, bytes], float], None]
 Request = Pdu | Encoded  # a request to send: a PDU, or one encoded already (the bulk path keeps those)
 
 
@@ -494,13 +495,15 @@ class SmppLink:
         except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
             log.exception("smpp.deliver.failed", link=self.name)
 
-    def deliver_receipt(self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes]) -> None:
+    def deliver_receipt(
+        self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes], read_at: float
+    ) -> None:
         """Hand an answered receipt from the fast path to the client, with :meth:`deliver`'s guard."""
         on_receipt = self.on_receipt
         if on_receipt is None:  # the fast path asks fast_filter first, which comes with on_receipt
             return
         try:
-            on_receipt(short_message, data_coding, tlvs)
+            on_receipt(short_message, data_coding, tlvs, read_at)
         except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
             log.exception("smpp.deliver.failed", link=self.name)
 
