@@ -253,19 +253,19 @@ class SmscSimulator:
         sc = self.scenario
         number, message_id, state = self._accept()
         text = self._record(session, pdu, message_id, state)
-        submitted = 0.0
-        receipt_now = False  # the receipt follows the submit_sm_resp in the same write
-        if sc.receipts and wants_receipt(pdu.get("registered_delivery"), state):
-            submitted = self.clock.time()
-            receipt_now = self._schedule_receipts(session, pdu, number, state, submitted, text)
+        wants = sc.receipts and wants_receipt(pdu.get("registered_delivery"), state)
+        submitted = self.clock.time() if wants else 0.0
         if self._trouble(session):
-            if receipt_now:  # accepted, recorded, receipt on its way: only the response is lost
+            # Accepted and recorded, the receipt on its way: only the response is lost.
+            if wants and self._schedule_receipts(session, pdu, number, state, submitted, text):
                 self._send_receipt(session, pdu, number, state, submitted, text)
             return
         delay = max(sc.response_latency, RECEIPT_FIRST_GAP) if sc.receipt_first else None
         self._answer(session, pdu, 0, message_id, delay=delay)
-        if receipt_now:
-            self._send_receipt(session, pdu, number, state, submitted, text)
+        # Scheduled after the response, so that a receipt due with it (receipt_delay 0 behind a
+        # response_latency) is written after it, as receipt_delay promises, not before.
+        if wants and self._schedule_receipts(session, pdu, number, state, submitted, text):
+            self._send_receipt(session, pdu, number, state, submitted, text)  # in the same write
 
     def _accept(self) -> tuple[int, str, DeliveryState]:
         """A new message: its number, its id as the submit_sm_resp spells it, and the outcome drawn
