@@ -98,17 +98,9 @@ class PendingReceipt(NamedTuple):
     detail: dict[str, Any]
     gateway: str
 
-    def build(self, message_id: str | None = None) -> DeliveryReceipt:
-        return DeliveryReceipt(
-            channel=self.channel,
-            state=self.state,
-            remote_id=self.remote_id,
-            message_id=message_id,
-            at=self.at,
-            error_code=self.error_code,
-            detail=self.detail,
-            gateway=self.gateway,
-        )
+    def build(self) -> DeliveryReceipt:
+        """The receipt as read (no message id), for a consumer that correlates it itself."""
+        return _correlated(self, None, self.state, self.detail)
 
 
 @dataclass(slots=True)
@@ -188,7 +180,7 @@ class MemoryReceiptStore:
 
 def _correlated(
     receipt: DeliveryReceipt | PendingReceipt,
-    message_id: str,
+    message_id: str | None,
     state: DeliveryState,
     detail: Mapping[str, Any],
 ) -> DeliveryReceipt:
