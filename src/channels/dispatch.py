@@ -436,7 +436,11 @@ class Dispatcher:
         for ch in self._channels.values():
             subscribe = getattr(ch, "subscribe", None)  # SubscribableChannel: no queue hop per event
             if subscribe is not None:
-                subscribe(functools.partial(self._on_event, ch.name), self._on_pending)
+                sink = functools.partial(self._on_event, ch.name)
+                if "receipts" in inspect.signature(subscribe).parameters:
+                    subscribe(sink, self._on_pending)
+                else:  # a channel written before receipts could be handed over unbuilt
+                    subscribe(sink)
             else:
                 self._spawn(self._pump(ch))
         self._spawn(self._expire_loop())

@@ -122,3 +122,21 @@ async def test_a_send_many_abandoned_by_its_consumer_closes_at_once() -> None:
         sent = sum(len(batch) for batch in channel.batches)
         await asyncio.sleep(0.02)
         assert sum(len(batch) for batch in channel.batches) == sent < 40  # nothing more goes out
+
+
+class OldStyleSubscriber(BatchRecorder):
+    """A channel written before subscribe() took ``receipts`` and send_batch ``on_accepted``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sinks: list[object] = []
+
+    def subscribe(self, sink: object) -> None:
+        self.sinks.append(sink)
+
+
+async def test_channels_with_the_older_signatures_are_still_driven() -> None:
+    channel = OldStyleSubscriber()
+    async with Dispatcher([channel]) as dispatcher:
+        outcome = await dispatcher.send(sms(1))
+    assert isinstance(outcome, Sent) and channel.batches == [["m1"]] and len(channel.sinks) == 1
