@@ -286,6 +286,12 @@ def _text_of(text: bytes | str | None, tlvs: Mapping[int, bytes], data_coding: i
     return decoded
 
 
+# The TLVs a receipt is read from, as plain ints (an IntEnum member costs an attribute lookup each).
+_RECEIPTED_MESSAGE_ID = int(Tag.RECEIPTED_MESSAGE_ID)
+_MESSAGE_STATE = int(Tag.MESSAGE_STATE)
+_NETWORK_ERROR_CODE = int(Tag.NETWORK_ERROR_CODE)
+_ACCEPTED = int(MessageState.ACCEPTED)
+
 ReceiptValues = tuple[
     str, DeliveryState, "str | None", "int | None", "str | None", "tuple[int, int] | None", "str | None"
 ]
@@ -319,24 +325,24 @@ def read_receipt(
     client's receipt path builds its DeliveryReceipt from it without the intermediate object."""
     raw = _text_of(text, tlvs, data_coding)
     words = _id_stat_err(raw) if raw else None
-    tlv_id = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+    tlv_id = tlvs.get(_RECEIPTED_MESSAGE_ID)
     remote_id = _c_string(tlv_id) if tlv_id else ""
     if not remote_id and words is not None:
         remote_id = words[0]
     if not remote_id:
         return None
-    state_tlv = tlvs.get(Tag.MESSAGE_STATE)
+    state_tlv = tlvs.get(_MESSAGE_STATE)
     message_state = state_tlv[0] if state_tlv else None
     stat = words[1] if words is not None and words[1] else None
-    if message_state is not None and message_state in MESSAGE_STATE_TO_STATE:
-        state = MESSAGE_STATE_TO_STATE[message_state]
-        if message_state == MessageState.ACCEPTED:
+    state = MESSAGE_STATE_TO_STATE.get(message_state) if message_state is not None else None
+    if state is not None:
+        if message_state == _ACCEPTED:
             state = acceptd_state
     elif stat is not None:
         state = state_from_stat(stat, acceptd_state=acceptd_state)
     else:
         state = DeliveryState.UNKNOWN
-    network_error = _network_error(tlvs.get(Tag.NETWORK_ERROR_CODE))
+    network_error = _network_error(tlvs.get(_NETWORK_ERROR_CODE)) if _NETWORK_ERROR_CODE in tlvs else None
     error_code = f"{network_error[1]:03d}" if network_error is not None else None
     if error_code is None and words is not None:
         error_code = words[2]
