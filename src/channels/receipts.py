@@ -33,6 +33,11 @@ class IdProfile(StrEnum):
     AUTO = "auto"  # caseless, and also try the hex↔decimal twin
 
 
+# Members used per receipt, as module names (an enum member costs an attribute lookup per use).
+_CASELESS = IdProfile.CASELESS
+_ACCEPTED = DeliveryState.ACCEPTED
+
+
 def _caseless(remote_id: str) -> str:
     s = remote_id.strip().upper().lstrip("0")
     return s or "0"
@@ -259,7 +264,7 @@ class ReceiptTracker:
 
     def _keys(self, gateway: str, remote_ids: tuple[str, ...]) -> list[tuple[str, str]]:
         profile = self._profiles.get(gateway, self._default_profile)
-        if profile is IdProfile.CASELESS:  # the default: one key per id (submit_keys, inlined)
+        if profile is _CASELESS:  # the default: one key per id (submit_keys, inlined)
             if len(remote_ids) == 1:  # one part: no comprehension
                 return [(gateway, _caseless(remote_ids[0]))]
             return [(gateway, _caseless(rid)) for rid in remote_ids]
@@ -316,7 +321,7 @@ class ReceiptTracker:
 
     def _find(self, gateway: str, remote_id: str) -> tuple[Tracked | None, str]:
         profile = self._profiles.get(gateway, self._default_profile)
-        if profile is IdProfile.CASELESS:  # one key (receipt_keys, inlined)
+        if profile is _CASELESS:  # one key (receipt_keys, inlined)
             key = _caseless(remote_id)
             return self.store.lookup(gateway, key), key
         for key in receipt_keys(profile, remote_id):
@@ -339,7 +344,7 @@ class ReceiptTracker:
         if tracked.done:
             return []  # late receipts never reopen a final state (§3.6)
         state = receipt.state
-        if state is DeliveryState.ACCEPTED:  # the one non-final state
+        if state is _ACCEPTED:  # the one non-final state
             return [_correlated(receipt, tracked.message_id, state, receipt.detail)]
         detail = receipt.detail
         if len(tracked.remote_ids) > 1:

@@ -47,6 +47,10 @@ from channels.smpp.transport import SmppTransport
 log = structlog.get_logger(__name__)
 
 _MAX_SHAPES = 256  # one-part submit_sm templates kept per client (encoded_parts)
+# Used per message, as module names (an enum member costs an attribute lookup per use).
+_SUBMIT_SM = CommandId.SUBMIT_SM
+_MESSAGE_PAYLOAD = int(Tag.MESSAGE_PAYLOAD)
+_SMS = ChannelKind.SMS
 
 C = CommandId
 DeliverHook = Callable[[Pdu], bool]
@@ -211,7 +215,7 @@ class SmppClient:
         destination = message.to.lstrip("+")
         if not (destination.isascii() and destination.isdigit() and len(destination) <= 20):
             return self._encode_parts(message, key)  # which says what is wrong with it
-        return [Encoded(C.SUBMIT_SM, head + destination.encode() + tail)]
+        return [Encoded(_SUBMIT_SM, head + destination.encode() + tail)]
 
     def _encode_parts(self, message: Message, key: tuple[Any, ...]) -> list[Encoded]:
         try:
@@ -410,7 +414,7 @@ class SmppClient:
         """A deliver_sm/data_sm receipt (decoded, or from the fast path): to the subscriber's
         ``receipts`` unbuilt, or as a DeliveryReceipt to the event sink or queue. The receipts of
         one read (``read_at``, its loop time) share one reading of the clock."""
-        body = tlvs.get(Tag.MESSAGE_PAYLOAD) or short_message
+        body = tlvs.get(_MESSAGE_PAYLOAD) or short_message
         values = read_receipt(body, tlvs, data_coding, self.config.acceptd_state)
         if values is None:
             log.warning("smpp.receipt.unparsed", gateway=self.name)
@@ -514,4 +518,4 @@ def _pending_receipt(values: ReceiptValues, now: datetime, gateway: str) -> Pend
         detail["message_state"] = message_state
     if network_error is not None:
         detail["network_error"] = network_error
-    return PendingReceipt(ChannelKind.SMS, state, remote_id, now, error_code, detail, gateway)
+    return PendingReceipt(_SMS, state, remote_id, now, error_code, detail, gateway)

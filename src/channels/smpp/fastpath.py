@@ -48,6 +48,7 @@ log = structlog.get_logger(__name__)
 _HEADER = struct.Struct(">IIII").unpack_from  # command_length, command_id, command_status, sequence
 _SUBMIT_SM_RESP = int(CommandId.SUBMIT_SM_RESP)
 _DELIVER_SM = int(CommandId.DELIVER_SM)
+_TYPE_MASK = int(EsmClass.TYPE_MASK)  # plain ints: an enum member costs an attribute lookup per use
 _RECEIVING = frozenset({State.BOUND_RX, State.BOUND_TRX})  # §2.3: where an ESME may get deliver_sm
 _MAX_MESSAGE_ID = 65  # octets with the NUL (§4.4.2)
 
@@ -103,7 +104,7 @@ def receipt_fields(frame: bytes) -> tuple[bytes, int, dict[int, bytes]] | None:
         pos = frame.index(0, 16, 16 + 6) + 3  # service_type; source_addr_ton, _npi
         pos = frame.index(0, pos, pos + 21) + 3  # source_addr; dest_addr_ton, _npi
         pos = frame.index(0, pos, pos + 21) + 1  # destination_addr
-        if frame[pos] & EsmClass.TYPE_MASK not in RECEIPT_TYPES:
+        if frame[pos] & _TYPE_MASK not in RECEIPT_TYPES:
             return None
         pos = frame.index(0, pos + 3, pos + 3 + 17) + 1  # esm, protocol_id, priority; schedule time
         pos = frame.index(0, pos, pos + 17) + 4  # validity_period; registered, replace, data_coding
