@@ -72,6 +72,19 @@ async def scripted(script: Script, *, close_after: bool = False) -> AsyncIterato
         yield state
 
 
+@asynccontextmanager
+async def posting(
+    script: Script, *, close_after: bool = False, **kw: object
+) -> AsyncIterator[tuple[Scripted, KeepAlivePool]]:
+    """A scripted server and a pool posting to it, closed on the way out."""
+    async with scripted(script, close_after=close_after) as server:
+        p = pool(server.port, **kw)
+        try:
+            yield server, p
+        finally:
+            await p.close()
+
+
 def pool(port: int, **kw: object) -> KeepAlivePool:
     settings: dict[str, object] = {
         "headers": {"Authorization": "Basic dTpw", "SOAPAction": '""'}, "limit": 4, "timeout": 5.0,
@@ -82,11 +95,9 @@ def pool(port: int, **kw: object) -> KeepAlivePool:
 
 
 async def test_request_bytes_and_keep_alive() -> None:
-    async with scripted(lambda _: OK) as server:
-        p = pool(server.port)
+    async with posting(lambda _: OK) as (server, p):
         for _ in range(3):
             assert await p.post("text/xml; charset=utf-8", b"<a/>") == (200, "text/xml", b"<ok/>")
-        await p.close()
     assert server.connections == 1  # one connection, kept alive for all three
     assert server.requests[0] == (
         b"POST /mm7?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Basic dTpw\r\nSOAPAction: \"\"\r\n"
@@ -95,10 +106,8 @@ async def test_request_bytes_and_keep_alive() -> None:
 
 
 async def test_concurrent_posts_share_at_most_limit_connections() -> None:
-    async with scripted(lambda _: OK) as server:
-        p = pool(server.port, limit=3)
+    async with posting(lambda _: OK, limit=3) as (server, p):
         replies = await asyncio.gather(*(p.post("text/xml", b"x" * i) for i in range(40)))
-        await p.close()
     assert [r[0] for r in replies] == [200] * 40
     assert server.most_open <= 3 and len(server.requests) == 40
     assert sorted(len(r.partition(b"\r\n\r\n")[2]) for r in server.requests) == list(range(40))
@@ -106,11 +115,9 @@ async def test_concurrent_posts_share_at_most_limit_connections() -> None:
 
 async def test_connection_close_answer_is_not_reused() -> None:
     close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"
-    async with scripted(lambda _: close, close_after=True) as server:
-        p = pool(server.port)
+    async with posting(lambda _: close, close_after=True) as (server, p):
         assert await p.post("text/xml", b"1") == (200, "", b"hi")
         assert await p.post("text/xml", b"2") == (200, "", b"hi")
-        await p.close()
     assert server.connections == 2
 
 
@@ -118,61 +125,45 @@ async def test_chunked_gzip_and_until_close_bodies() -> None:
     chunked = b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n<ab\r\n2\r\nc>\r\n0\r\n\r\n"
     packed = gzip.compress(b"<zipped/>")
     zipped = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed) + packed
-    async with scripted(lambda _: chunked) as server:
-        p = pool(server.port)
+    async with posting(lambda _: chunked) as (server, p):
         assert await p.post("text/xml", b"1") == (202, "", b"<abc>")
-        await p.close()
-    async with scripted(lambda _: zipped) as server:
-        p = pool(server.port)
+    async with posting(lambda _: zipped) as (server, p):
         assert await p.post("text/xml", b"1") == (200, "", b"<zipped/>")
-        await p.close()
     until_close = b"HTTP/1.0 500 Oops\r\nContent-Type: text/xml\r\n\r\n<fault/>"
-    async with scripted(lambda _: until_close, close_after=True) as server:
-        p = pool(server.port)
+    async with posting(lambda _: until_close, close_after=True) as (server, p):
         assert await p.post("text/xml", b"1") == (500, "text/xml", b"<fault/>")
         assert await p.post("text/xml", b"2") == (500, "text/xml", b"<fault/>")
-        await p.close()
     assert server.connections == 2
 
 
 async def test_interim_answers_are_skipped() -> None:
     interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK
-    async with scripted(lambda _: interim) as server:
-        p = pool(server.port)
+    async with posting(lambda _: interim) as (server, p):
         assert await p.post("text/xml", b"1") == (200, "text/xml", b"<ok/>")
         assert await p.post("text/xml", b"2") == (200, "text/xml", b"<ok/>")
-        await p.close()
     assert server.connections == 1
 
 
 async def test_no_answer_in_time_is_outcome_unknown_and_the_connection_dropped() -> None:
-    async with scripted(lambda req: None if req.endswith(b"\r\n\r\n1") else OK) as server:
-        p = pool(server.port, timeout=0.2)
+    async with posting(lambda req: None if req.endswith(b"\r\n\r\n1") else OK, timeout=0.2) as (server, p):
         with pytest.raises(OutcomeUnknown, match="TEST: no answer within the timeout"):
             await p.post("text/xml", b"1")
         assert await p.post("text/xml", b"2") == (200, "text/xml", b"<ok/>")  # on a new connection
-        await p.close()
     assert server.connections == 2
 
 
 async def test_lost_cut_short_or_garbled_answers_are_outcome_unknown() -> None:
-    async with scripted(lambda _: None, close_after=True) as server:
-        p = pool(server.port)
+    async with posting(lambda _: None, close_after=True) as (server, p):
         with pytest.raises(OutcomeUnknown, match="lost before the answer"):
             await p.post("text/xml", b"1")
-        await p.close()
     short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
-    async with scripted(lambda _: short, close_after=True) as server:
-        p = pool(server.port)
+    async with posting(lambda _: short, close_after=True) as (server, p):
         with pytest.raises(OutcomeUnknown):
             await p.post("text/xml", b"1")
-        await p.close()
-    async with scripted(lambda req: b"SMPP?\x00\x01\r\n\r\n" if req.endswith(b"\n1") else OK) as server:
-        p = pool(server.port)
+    async with posting(lambda req: b"SMPP?\x00\x01\r\n\r\n" if req.endswith(b"\n1") else OK) as (server, p):
         with pytest.raises(OutcomeUnknown, match="not HTTP"):
             await p.post("text/xml", b"1")
         assert await p.post("text/xml", b"2") == (200, "text/xml", b"<ok/>")
-        await p.close()
     assert server.connections == 2  # the garbled connection was not reused
 
 
@@ -204,8 +195,7 @@ async def test_a_waiter_cancelled_gives_no_slot_away() -> None:
         answers.put_nowait(req)
         return None
 
-    async with scripted(script) as server:
-        p = pool(server.port, limit=1, timeout=0.5)
+    async with posting(script, limit=1, timeout=0.5) as (server, p):
         first = asyncio.create_task(p.post("text/xml", b"1"))
         await answers.get()  # the only connection is busy
         second = asyncio.create_task(p.post("text/xml", b"2"))
@@ -220,17 +210,14 @@ async def test_a_waiter_cancelled_gives_no_slot_away() -> None:
         third.cancel()
         with pytest.raises(asyncio.CancelledError):
             await third
-        await p.close()
     assert server.connections == 2
 
 
 async def test_idle_connections_past_keepalive_are_replaced() -> None:
-    async with scripted(lambda _: OK) as server:
-        p = pool(server.port, keepalive=0.05)
+    async with posting(lambda _: OK, keepalive=0.05) as (server, p):
         await p.post("text/xml", b"1")
         await asyncio.sleep(0.1)
         await p.post("text/xml", b"2")
-        await p.close()
     assert server.connections == 2
 
 
