@@ -34,6 +34,7 @@ from channels.channel import AcceptedHook, Channel
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.deferral import DeferredFeed, Sleep, evaluate_waiting, waits_for_token
 from channels.errors import ChannelClosed, ChannelsError, ConfigurationError, SendRejected
+from channels.eventqueue import EventQueue
 from channels.inbound import is_opt_out, normalise_keyword
 from channels.message import ChannelKind, Message
 from channels.policy import ALLOW, Allow, Decision, Defer, Policy, Reject, evaluate_chunk
@@ -99,7 +100,7 @@ class Dispatcher:
             self.tracker.adopt(ch)  # per-gateway receipt id profile (PROTOCOLS.md §3.4)
         self._expiry_check = expiry_check
         self._hooked: dict[str, bool] = {}  # per channel: whether its send_batch takes on_accepted
-        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._events: EventQueue[Event] = EventQueue()
         self._tasks: set[asyncio.Task[None]] = set()
         # The send() calls joining the one collecting this loop turn's calls (None: nobody collects).
         self._queued: list[tuple[Message, asyncio.Future[Outcome]]] | None = None
@@ -480,16 +481,22 @@ class Dispatcher:
     async def events(self) -> AsyncIterator[Event]:
         """Receipts (correlated to ``Message.id``) and replies from every channel, as they come."""
         self._ensure_started()
-        while (event := await self._events.get()) is not None:
-            yield event
-        self._events.put_nowait(None)  # let a second consumer end too
+        queue = self._events
+        items = queue.items
+        while True:
+            await queue.wait()
+            while items:  # everything queued, without a wait per event (channels.eventqueue)
+                event = items[0]
+                if event is None:  # the end marker stays queued: a second consumer ends too
+                    return
+                items.popleft()
+                yield event
 
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event, for scripts and tests; raises TimeoutError."""
         self._ensure_started()
         event = await asyncio.wait_for(self._events.get(), timeout)
         if event is None:
-            self._events.put_nowait(None)
             raise ChannelClosed("dispatcher is closed")
         return event
 
