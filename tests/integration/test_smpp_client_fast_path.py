@@ -114,3 +114,30 @@ async def test_plain_traffic_takes_the_fast_path_whole(monkeypatch: pytest.Monke
     assert fast[:4] == general[:4]
     parts = sum(3 if "long" in m.content.body else 1 for m in _messages())  # type: ignore[union-attr]
     assert fast[4] == Counter({0x80000004: parts, 0x00000005: parts})
+
+
+async def test_a_failing_receipt_handler_on_the_fast_path_never_kills_the_link() -> None:
+    """The fast path's guard (as SmppLink.deliver's for the general path): a receipt consumer that
+    raises is logged; the receipt is still answered and the receipts after it still come."""
+    seen: list[str] = []
+
+    def flaky(pending: Any) -> None:
+        seen.append(pending.remote_id)
+        if len(seen) == 1:
+            raise RuntimeError("consumer bug")
+
+    async with (
+        SmscSimulator(scenario=PLAIN) as smsc,
+        SmppClient.from_url(f"{smsc.url}?window=8") as client,
+    ):
+        client.subscribe(lambda event: None, flaky)
+        one_part = [m for i, m in enumerate(_messages()) if i % 10 != 3][:5]
+        results = [await client.send(m) for m in one_part]
+        for _ in range(200):
+            if len(seen) == len(results):
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(seen) == sorted(r.remote_ids[0] for r in results)
+        assert not client.pool.pick().proto.closed  # the same link, still bound
+        await asyncio.sleep(0.05)  # our last deliver_sm_resp reaches the SMSC
+        assert [session.conn.in_flight for session in smsc._sessions] == [0]

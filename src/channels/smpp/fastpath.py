@@ -16,9 +16,9 @@ takes exactly these:
   deliver_sm, as the USSD adapter has): :func:`receipt_fields` reads the three things a receipt is
   made of (short_message, data_coding, TLVs) straight from the frame, at the offsets the codec's
   compiled decoder would find them, without the ``Pdu`` and its seventeen fields; it is answered
-  with deliver_sm_resp and handed to the link's ``on_receipt``, with the general path's guard (a
-  failing handler is logged, never kills the link). The client makes the same receipt of it as of
-  a decoded PDU (one function, ``SmppClient._on_receipt``).
+  with deliver_sm_resp and handed to the link's ``on_receipt`` with the general path's guard
+  (``SmppLink.deliver``'s: a failing handler is logged, never kills the link). The client makes
+  the same receipt of it as of a decoded PDU (one function, ``SmppClient._on_receipt``).
 
 Anything else (an error status, a generic_nack, a response nobody waits for, an MO, a malformed
 frame, which the general path reports) and every frame of a read after one that produced an event
@@ -76,18 +76,22 @@ class FastPath:
             if context is NOT_WAITING:
                 return False
             answer = Pdu(command_id, sequence, 0, {"message_id": frame[16:end].decode("latin-1")})
-            self._link.on_response(self._proto, context, answer)
+            self._link.on_response(self._proto, context, answer, now)
             return True
         if command_id != _DELIVER_SM or status or self._conn.state not in _RECEIVING:
             return False
-        takes = self._link.fast_filter
-        if takes is None or not takes():
+        link = self._link
+        takes, on_receipt = link.fast_filter, link.on_receipt  # set together by the client
+        if takes is None or on_receipt is None or not takes():
             return False
         fields = receipt_fields(frame)
         if fields is None:
             return False  # an MO reply (or a USSD PDU, or a malformed frame): the general path
         self._conn.respond_ok_to(command_id, sequence)
-        self._link.deliver_receipt(*fields, now)
+        try:
+            on_receipt(*fields, now)
+        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
+            log.exception("smpp.deliver.failed", link=link.name)
         return True
 
 

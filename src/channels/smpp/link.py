@@ -478,13 +478,24 @@ class SmppLink:
             else:
                 self._on_trouble(proto, ev)
 
-    def on_response(self, proto: SmppTransport, context: Any, pdu: Pdu) -> None:
-        """A response to one of our requests (from the events, or the fast path): to whoever waits.
-        Adaptive pacing hears of it here, as it arrives, not when its sender's batch is complete: a
-        throttling SMSC slows the next submit, not the next batch."""
-        if self.rate is not None and self.config.adaptive:
-            self._feedback(pdu.status, proto.loop_time())
-        _resolve(context, pdu)
+    def on_response(self, proto: SmppTransport, context: Any, pdu: Pdu, now: float | None = None) -> None:
+        """A response to one of our requests (from the events, or the fast path, which passes its
+        read's loop time as ``now``): to whoever waits. Adaptive pacing hears of it here, as it
+        arrives, not when its sender's batch is complete: a throttling SMSC slows the next submit,
+        not the next batch. The common answer (accepted, to a slot of a bulk batch) takes the
+        shortest way: :meth:`_feedback` and :func:`_resolve`, inlined."""
+        rate = self.rate
+        if rate is not None and self.config.adaptive:
+            if now is None:
+                now = proto.loop_time()
+            if pdu.status:
+                self._feedback(pdu.status, now)
+            else:
+                rate.on_accepted(now)
+        if type(context) is tuple:
+            context[0].resolve(context[1], pdu)
+        else:
+            _resolve(context, pdu)
         if self._credit_waiters or proto is not self.proto or not proto.conn.in_flight:
             self._wake()
 
@@ -492,18 +503,6 @@ class SmppLink:
         """Hand an answered deliver_sm/data_sm to the client (from the events)."""
         try:
             self.on_deliver(pdu, self)
-        except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
-            log.exception("smpp.deliver.failed", link=self.name)
-
-    def deliver_receipt(
-        self, short_message: bytes, data_coding: int, tlvs: dict[int, bytes], read_at: float
-    ) -> None:
-        """Hand an answered receipt from the fast path to the client, with :meth:`deliver`'s guard."""
-        on_receipt = self.on_receipt
-        if on_receipt is None:  # the fast path asks fast_filter first, which comes with on_receipt
-            return
-        try:
-            on_receipt(short_message, data_coding, tlvs, read_at)
         except Exception:  # one bad PDU or handler never kills the link (python-smpplib#72)
             log.exception("smpp.deliver.failed", link=self.name)
 
