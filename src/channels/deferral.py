@@ -13,8 +13,10 @@ reading the caller's source, so back-pressure holds. Time comes from the Dispatc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -57,6 +59,13 @@ class DeferredFeed:
 
     Each message keeps the index it was read at (for ``ordered`` output). Held messages are a heap
     of ``(due, seq, index, message)``; at most ``max_held`` are held before the source is paused.
+
+    A plain iterable is read with ``next()`` as chunks are taken: whatever it yields is ready. An
+    async source may instead wait before its next message (a queue fed as targets are scored, a
+    broker), and a chunk must not wait for it: a message already read would be held until the
+    chunk filled or the source ended. So an async source is read by a task of its own into a
+    buffer of at most ``read_ahead`` messages, and a chunk takes what the buffer holds, waiting
+    only for its first message. Call :meth:`close` when done with the feed (it stops that task).
     """
 
     def __init__(
@@ -65,15 +74,20 @@ class DeferredFeed:
         clock: Clock,
         sleep: Sleep,
         max_held: int,
+        read_ahead: int = 64,
     ) -> None:
-        # A plain iterable is read with next(), not through an async generator (one step saved per
-        # message on the bulk path); an async one with anext().
         self._async: AsyncIterator[Message] | None = None
         self._sync: Iterator[Message] | None = None
         if isinstance(source, AsyncIterable):
             self._async = aiter(source)
         else:
             self._sync = iter(source)
+        self._read_ahead = max(1, read_ahead)
+        self._buffer: deque[Message] = deque()
+        self._reader: asyncio.Task[None] | None = None
+        self._source_done = False  # the async source ended (or failed: _source_error)
+        self._source_error: BaseException | None = None
+        self._room = asyncio.Event()  # the buffer has room again
         self._clock = clock
         self._sleep = sleep
         self._max_held = max_held
@@ -109,25 +123,69 @@ class DeferredFeed:
     async def _pull(self, *, block: bool) -> tuple[int, Message] | None:
         while True:
             if self._held and self._held[0][0] <= self._clock.now():
-                _, _, index, message = heapq.heappop(self._held)
+                _, _, index, due = heapq.heappop(self._held)
                 self._in_flight += 1
-                return index, message
+                self._room.set()
+                return index, due
             if not self._exhausted and len(self._held) < self._max_held:
-                try:
-                    if self._sync is not None:
+                message: Message | None
+                if self._sync is not None:
+                    try:
                         message = next(self._sync)
-                    else:
-                        assert self._async is not None
-                        message = await anext(self._async)
-                except (StopIteration, StopAsyncIteration):
+                    except StopIteration:
+                        self._exhausted = True
+                        continue
+                elif self._buffer:
+                    message = self._buffer.popleft()
+                    self._room.set()
+                elif self._source_done:
                     self._exhausted = True
+                    if self._source_error is not None:
+                        raise self._source_error
                     continue
-                index, self._read = self._read, self._read + 1
-                self._in_flight += 1
-                return index, message
+                else:  # nothing read yet: wait (below) for the reader, if this pull may wait
+                    self._start_reader()
+                    message = None
+                if message is not None:
+                    index, self._read = self._read, self._read + 1
+                    self._in_flight += 1
+                    return index, message
             if not block or (self._exhausted and not self._held and not self._in_flight):
                 return None
             await self._wait()
+
+    def _start_reader(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(self._read_source())
+
+    async def _read_source(self) -> None:
+        """Read the async source into the buffer: at most ``read_ahead`` ahead of the workers, and
+        not while the buffer and the held messages together fill ``max_held`` (the heap's
+        back-pressure holds for an async source too)."""
+        assert self._async is not None
+        try:
+            async for message in self._async:
+                self._buffer.append(message)
+                self._changed.set()
+                while (
+                    len(self._buffer) >= self._read_ahead
+                    or len(self._buffer) + len(self._held) >= self._max_held
+                ):
+                    self._room.clear()
+                    await self._room.wait()
+        except Exception as exc:  # the caller's source failed: send_many raises it, in its turn
+            self._source_error = exc
+        finally:
+            self._source_done = True
+            self._changed.set()
+
+    async def close(self) -> None:
+        """Stop reading the source (an async one is read by a task of its own)."""
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
     async def _wait(self) -> None:
         """Wait for the first held message's due time, or for a worker to settle one."""

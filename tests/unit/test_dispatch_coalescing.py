@@ -140,3 +140,47 @@ async def test_channels_with_the_older_signatures_are_still_driven() -> None:
     async with Dispatcher([channel]) as dispatcher:
         outcome = await dispatcher.send(sms(1))
     assert isinstance(outcome, Sent) and channel.batches == [["m1"]] and len(channel.sinks) == 1
+
+
+async def test_send_many_sends_what_an_async_source_gave_without_waiting_for_its_next() -> None:
+    """A source that waits between messages (a queue fed as targets are scored) must not hold the
+    messages it already gave until a chunk fills: each goes out while the source waits."""
+    channel = BatchRecorder()
+    queue: asyncio.Queue[Message | None] = asyncio.Queue()
+
+    async def source() -> AsyncIterator[Message]:
+        while (message := await queue.get()) is not None:
+            yield message
+
+    async with Dispatcher([channel]) as dispatcher:
+        outcomes = dispatcher.send_many(source(), concurrency=64)
+        for i in range(3):
+            queue.put_nowait(sms(i))
+            outcome = await asyncio.wait_for(anext(outcomes), 1)  # before the source's next message
+            assert isinstance(outcome, Sent) and outcome.message.id == f"m{i}"
+        queue.put_nowait(None)
+        assert [o async for o in outcomes] == []
+    assert channel.batches == [["m0"], ["m1"], ["m2"]]
+
+
+async def test_send_many_reads_an_async_source_at_most_concurrency_ahead_and_raises_its_error() -> None:
+    channel = BatchRecorder()
+    read: list[int] = []
+
+    async def source() -> AsyncIterator[Message]:
+        for i in range(100):
+            read.append(i)
+            yield sms(i)
+        raise RuntimeError("the source broke")
+
+    async with Dispatcher([channel]) as dispatcher:
+        outcomes = dispatcher.send_many(source(), concurrency=8)
+        first = await anext(outcomes)
+        assert isinstance(first, Sent)
+        assert len(read) <= 1 + 8 + 8 + 8  # a chunk per worker in flight, and the read-ahead
+        got = [first]
+        with pytest.raises(ExceptionGroup) as raised:  # as a worker's own failure comes out
+            async for outcome in outcomes:
+                got.append(outcome)
+    assert [str(e) for e in raised.value.exceptions] == ["the source broke"]
+    assert len(got) == 100  # every message read before the error was sent

@@ -162,6 +162,12 @@ async def test_feed_pauses_the_source_when_the_heap_is_full() -> None:
         item = await feed.next()
         assert item is not None
         feed.settle(item[0], Deferred(item[1], later, "quiet_hours"), hold=True)
+    # An async source is read by a task of its own (DeferredFeed's docstring); held plus read
+    # ahead never exceed max_held, so with the heap full (m0, m1) it reads nothing more.
+    await asyncio.sleep(0)
     assert read == [0, 1]
     item = await feed.next()  # the heap is full: the feed waits (advancing the fake clock) for m0
     assert item is not None and item[1].id == "m0" and clock.now() == later and read == [0, 1]
+    await asyncio.sleep(0)  # one held message left the heap: room for one message read ahead
+    assert read == [0, 1, 2]
+    await feed.close()
