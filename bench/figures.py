@@ -227,9 +227,11 @@ MEMORY = (
 def latency_group(rate: float) -> Group:
     """Figure 5: submit→resp latency of our client at a constant arrival rate (half its maximum), with
     the start-up heap frozen out of the collector's sight (``gc.freeze()``, as a latency-sensitive
-    service does) and with Python's collector as it starts (bench.smpp_load.latency)."""
+    service does) and with Python's collector as it starts, one ``Dispatcher.send`` task per
+    message; and, heap frozen, one ``send_many`` over a source that gives each message when it is
+    due (a campaign fed as its targets come) (bench.smpp_load.latency)."""
 
-    def load(collector: str) -> LoadFn:
+    def load(collector: str, feed: str = "tasks") -> LoadFn:
         def argv(port: int, url: str, n: int, w: int) -> list[str]:
             seconds = n / rate
             return python(
@@ -245,6 +247,8 @@ def latency_group(rate: float) -> Group:
                 w,
                 "--gc",
                 collector,
+                "--feed",
+                feed,
             )
 
         return argv
@@ -258,6 +262,8 @@ def latency_group(rate: float) -> Group:
                       metrics=LATENCY),
             Contender("latency-gc", "5", f"{label}, default collector", OUR_SMSC, load("default"), n, 1_000,
                       metrics=LATENCY),
+            Contender("latency-stream", "5", f"{label}, one send_many fed as messages fall due, heap frozen",
+                      OUR_SMSC, load("freeze", "stream"), n, 1_000, metrics=LATENCY),
         ],
     )  # fmt: skip
 

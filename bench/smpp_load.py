@@ -162,15 +162,31 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
             if len(latencies) + failures == n:
                 finished.set_result(None)
 
-        tasks: list[asyncio.Task[None]] = []  # held until the end (the loop keeps only weak ones)
         start = loop.time() + 0.01
         interval = 1.0 / args.rate
-        for i, message in enumerate(timed):
-            due = start + i * interval
-            if due > loop.time():
-                await asyncio.sleep(due - loop.time())
-            tasks.append(loop.create_task(one(message, due)))
-        await asyncio.wait_for(finished, args.timeout)
+        if args.feed == "stream":  # one send_many over a source that gives each message when due
+            dues = {message.id: start + i * interval for i, message in enumerate(timed)}
+
+            async def arrivals() -> AsyncIterator[Message]:
+                for i, message in enumerate(timed):
+                    due = start + i * interval
+                    if due > loop.time():
+                        await asyncio.sleep(due - loop.time())
+                    yield message
+
+            async for outcome in dispatcher.send_many(arrivals(), concurrency=WINDOW):
+                if isinstance(outcome, Sent):
+                    latencies.append(loop.time() - dues[outcome.message.id])
+                else:
+                    failures += 1
+        else:
+            tasks: list[asyncio.Task[None]] = []  # held to the end (the loop keeps weak references)
+            for i, message in enumerate(timed):
+                due = start + i * interval
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                tasks.append(loop.create_task(one(message, due)))
+            await asyncio.wait_for(finished, args.timeout)
         seconds, cpu = loop.time() - start, cpu_seconds() - c0
         consumer.cancel()
     latencies.sort()
@@ -184,6 +200,7 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": _pct(latencies, 0.50) * 1e3,
         "p99_ms": _pct(latencies, 0.99) * 1e3,
         "gc": args.gc,
+        "feed": args.feed,
         "max_ms": latencies[-1] * 1e3 if latencies else float("nan"),
     }
 
@@ -205,6 +222,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument(
         "--gc", choices=["default", "freeze"], default="freeze", help="latency: the collector (see latency())"
+    )
+    parser.add_argument(
+        "--feed",
+        choices=["tasks", "stream"],
+        default="tasks",
+        help="latency: one Dispatcher.send task per message, or one send_many over a timed source",
     )
     args = parser.parse_args()
     quiet_logging()
