@@ -231,3 +231,23 @@ def test_encode_cache_is_bounded_and_skips_long_texts() -> None:
     first, again = encode_text("same"), encode_text("same")
     assert first is again
     assert encode_text("same", TextEncoding.UCS2) != first
+
+
+def test_the_ascii_shortcut_of_decode_text_reads_as_gsm_does() -> None:
+    """decode_text's shortcut for data_coding 0 (octets GSM reads as ASCII, decoded by the codec)
+    gives what decode_gsm gives, for every octet alone, after a plain text, and in escape pairs."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from channels.smpp.encoding import _GSM_AS_ASCII, decode_gsm, decode_text
+
+    assert b"\x1b" not in _GSM_AS_ASCII and b"@" not in _GSM_AS_ASCII and b"$" not in _GSM_AS_ASCII
+    for code in range(256):
+        for data in (bytes([code]), b"stat:DELIVRD " + bytes([code]), bytes([0x1B, code])):
+            assert decode_text(data, 0) == decode_gsm(data), data
+
+    @given(st.binary(max_size=40) | st.builds(bytes, st.lists(st.sampled_from(list(_GSM_AS_ASCII)))))
+    def same(data: bytes) -> None:
+        assert decode_text(data, 0) == decode_gsm(data)
+
+    same()

@@ -270,10 +270,21 @@ def decode_text(data: bytes, data_coding: int) -> str:
     """Decode short_message / message_payload bytes by their data_coding. Tolerant: never raises;
     bytes that are not valid in the alphabet become U+FFFD (an odd UCS-2 tail, a lone surrogate).
     IA5 (0x01) holding GSM-only codes is read as the GSM septets it is."""
+    if data_coding == 0 and not data.translate(None, _GSM_AS_ASCII):
+        return data.decode("ascii")  # the SMSC default, in octets GSM reads as ASCII (most receipts)
     alphabet, codec = alphabet_of(data_coding)
-    if alphabet is Alphabet.GSM7 or (alphabet is Alphabet.IA5 and _GSM_IN_IA5.search(data) is not None):
+    if alphabet is _GSM7 or (alphabet is _IA5 and _GSM_IN_IA5.search(data) is not None):
         return decode_gsm(data)
     return data.decode(codec, "replace")
+
+
+# The octets whose GSM 03.38 basic character is the ASCII character of the same code (letters, digits,
+# space and most punctuation; not @ $ [ \ ] ^ _ ` { | } ~, and of the controls only LF and CR: the
+# escape 0x1B starts a two-septet character, §6.2.1.1): text made of these alone decodes the same
+# either way, so decode_text takes the codec's C path for it.
+_GSM_AS_ASCII = bytes(code for code in range(128) if GSM_BASIC[code] == chr(code) and code != 0x1B)
+_GSM7 = Alphabet.GSM7  # enum members used per message, as module names (an attribute lookup each)
+_IA5 = Alphabet.IA5
 
 
 def pack_septets(septets: bytes, fill_bits: int = 0) -> bytes:
