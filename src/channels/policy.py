@@ -98,13 +98,14 @@ async def evaluate_chunk(
     walked. One message is a chunk of one: this is also the lone send's path. The stages are given
     tuples: a stage may remember what it derived from a chunk for the next stage to reuse (the
     throttle's recipient keys and zones), which an identity test makes safe only for a sequence
-    that cannot change."""
+    that cannot change. :func:`evaluate_chunk_sync` is this loop for policies that are all
+    SyncPolicies, with no coroutine at all."""
     if type(messages) is not tuple:
         messages = tuple(messages)
     n = len(messages)
     decisions: list[Decision] = [ALLOW] * n
     alive: Sequence[int] = range(n)
-    current: Sequence[Message] = messages
+    current: tuple[Message, ...] = messages
     for i, policy in enumerate(policies):
         if not n:
             break
@@ -112,18 +113,54 @@ async def evaluate_chunk(
         got = sync(current, now) if sync is not None else await _decide(policy, current, now)
         if len(got) == n and got.count(ALLOW) == n:  # == ALLOW: Allow's dataclass eq
             continue
-        still: list[int] = []
-        refused: list[Message] = []
-        for j, decision in zip(alive, got, strict=True):
-            if isinstance(decision, Allow):
-                still.append(j)
-            else:
-                decisions[j] = decision
-                refused.append(messages[j])
+        alive, refused = _sift(got, alive, messages, decisions)
         if refused:
             for done in reversed(policies[:i]):
                 await rollback_chunk(done, refused)
-        alive = still
-        current = tuple([messages[j] for j in still])
+        current = tuple([messages[j] for j in alive])
         n = len(current)
     return decisions
+
+
+def evaluate_chunk_sync(
+    stages: Sequence[tuple[Decide, Undo]], messages: Sequence[Message], now: datetime
+) -> list[Decision]:
+    """:func:`evaluate_chunk` for SyncPolicies given as their (``evaluate_sync``, ``rollback_sync``)
+    pairs: the same loop, the same bookkeeping (:func:`_sift`), plain calls only. A pipeline whose
+    stages are all on in-process stores is itself a SyncPolicy through this (``throttle.Pipeline``),
+    so a lone send awaits no coroutine inside it and a chunk none per stage or per pipeline."""
+    if type(messages) is not tuple:
+        messages = tuple(messages)
+    n = len(messages)
+    decisions: list[Decision] = [ALLOW] * n
+    alive: Sequence[int] = range(n)
+    current: tuple[Message, ...] = messages
+    for i, (decide, _) in enumerate(stages):
+        if not n:
+            break
+        got = decide(current, now)
+        if len(got) == n and got.count(ALLOW) == n:
+            continue
+        alive, refused = _sift(got, alive, messages, decisions)
+        if refused:
+            for _, undo in reversed(stages[:i]):
+                undo(refused)
+        current = tuple([messages[j] for j in alive])
+        n = len(current)
+    return decisions
+
+
+def _sift(
+    got: list[Decision], alive: Sequence[int], messages: Sequence[Message], decisions: list[Decision]
+) -> tuple[list[int], list[Message]]:
+    """One policy's answers ``got`` for the messages at ``alive``: each refusal is recorded in
+    ``decisions``; returns the indices still allowed and the messages refused (to roll back)."""
+    still: list[int] = []
+    refused: list[Message] = []
+    for j, decision in zip(alive, got, strict=True):
+        if isinstance(decision, Allow):
+            still.append(j)
+        else:
+            decisions[j] = decision
+            refused.append(messages[j])
+    return still, refused

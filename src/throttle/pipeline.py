@@ -5,18 +5,28 @@ Cheap, reservation-free checks come first so a message refused by them costs no 
 rate limit comes last, so a token is only taken by a message that will be sent. The first stage that
 refuses stops the message, and the stages that had allowed it roll back (their claims and counts),
 exactly as the Dispatcher does for a list of policies. :meth:`Pipeline.evaluate_many` decides a chunk
-stage by stage, each stage in one store round trip (the ``BatchPolicy`` fast path).
+stage by stage, each stage in one store round trip (the ``BatchPolicy`` fast path). A pipeline whose
+stages are all SyncPolicies (in-process stores) is one too: ``channels.policy.evaluate_chunk_sync``
+over its stages' plain calls, with no coroutine of its own for the Dispatcher to await.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from channels.clock import SYSTEM_CLOCK, Clock
 from channels.message import ChannelKind, Message
-from channels.policy import Decision, Policy, evaluate_chunk, rollback_chunk
+from channels.policy import (
+    Decide,
+    Decision,
+    Policy,
+    Undo,
+    evaluate_chunk,
+    evaluate_chunk_sync,
+    rollback_chunk,
+)
 from throttle.dedup import ContactCap, ContactCapPolicy, IdempotencyPolicy
 from throttle.numbers import Numbers
 from throttle.optout import OptOutPolicy
@@ -34,6 +44,14 @@ class Pipeline:
 
     def __init__(self, stages: Sequence[Policy]) -> None:
         self.stages: tuple[Policy, ...] = tuple(stages)
+        # channels.policy.SyncPolicy when every stage is one (read once: a stage sets its plain
+        # methods from its store when it is made).
+        plain = [(getattr(s, "evaluate_sync", None), getattr(s, "rollback_sync", None)) for s in self.stages]
+        self._plain: tuple[tuple[Decide, Undo], ...] | None = None
+        if all(decide is not None and undo is not None for decide, undo in plain):
+            self._plain = tuple(cast(list[tuple[Decide, Undo]], plain))
+        self.evaluate_sync: Decide | None = self._evaluate_sync if self._plain is not None else None
+        self.rollback_sync: Undo | None = self._rollback_sync if self._plain is not None else None
 
     def stage(self, kind: type[P]) -> P:
         """The stage of this type (e.g. ``pipeline.stage(OptOutPolicy).observe``); KeyError if none."""
@@ -44,10 +62,17 @@ class Pipeline:
 
     async def evaluate(self, message: Message, now: datetime) -> Decision:
         """A chunk of one: the stages' plain-call path (``SyncPolicy``) where their stores allow it."""
+        if self._plain is not None:
+            return evaluate_chunk_sync(self._plain, (message,), now)[0]
         return (await evaluate_chunk(self.stages, (message,), now))[0]
 
     async def evaluate_many(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        if self._plain is not None:
+            return evaluate_chunk_sync(self._plain, messages, now)
         return await evaluate_chunk(self.stages, messages, now)
+
+    def _evaluate_sync(self, messages: Sequence[Message], now: datetime) -> list[Decision]:
+        return evaluate_chunk_sync(cast(tuple[tuple[Decide, Undo], ...], self._plain), messages, now)
 
     async def rollback(self, message: Message) -> None:
         await self.rollback_many((message,))
@@ -55,6 +80,10 @@ class Pipeline:
     async def rollback_many(self, messages: Sequence[Message]) -> None:
         for stage in reversed(self.stages):
             await rollback_chunk(stage, messages)
+
+    def _rollback_sync(self, messages: Sequence[Message]) -> None:
+        for _, undo in reversed(cast(tuple[tuple[Decide, Undo], ...], self._plain)):
+            undo(messages)
 
 
 def default_pipeline(

@@ -119,6 +119,9 @@ def test_stages_take_the_plain_path_only_on_a_store_that_offers_it() -> None:
     assert all(getattr(s, "rollback_sync", None) is not None for s in plain.stages)
     on_store = [type(s).__name__ for s in awaited.stages if getattr(s, "evaluate_sync", None) is None]
     assert on_store == ["OptOutPolicy", "IdempotencyPolicy", "ContactCapPolicy", "RateLimitPolicy"]
+    # A pipeline is a SyncPolicy when all its stages are (evaluate_chunk_sync), else it awaits.
+    assert plain.evaluate_sync is not None and plain.rollback_sync is not None
+    assert awaited.evaluate_sync is None and awaited.rollback_sync is None
 
 
 @settings(max_examples=80, deadline=None)
