@@ -90,17 +90,24 @@ def cap_decide(entries: dict[str, Members], req: CapRequest, now: int) -> int:
         if not listed and check.limit:  # not contacted within the retention: nothing to count
             fresh.append(key)
             continue
-        if any(m == member for _, m in listed):
-            continue
+        # One walk: stop at the member (already counted here), else count the window's members
+        # (no generator or comprehension: a call each, dearer than the few entries walked).
         since = now - check.max_age_us
-        window = [ts for ts, _ in listed if ts > since]
-        if len(window) >= check.limit:
-            if check.reset_us:
-                wait = max(wait, check.reset_us)
-            else:
-                oldest = window[len(window) - check.limit] if check.limit else now
-                wait = max(wait, oldest + check.max_age_us - now)
-        fresh.append(key)
+        young = 0
+        for ts, m in listed:
+            if m == member:
+                break
+            if ts > since:
+                young += 1
+        else:
+            if young >= check.limit:
+                if check.reset_us:
+                    wait = max(wait, check.reset_us)
+                else:
+                    window = [ts for ts, _ in listed if ts > since]
+                    oldest = window[len(window) - check.limit] if check.limit else now
+                    wait = max(wait, oldest + check.max_age_us - now)
+            fresh.append(key)
     if wait:
         return wait
     entry = ((now, member),)

@@ -88,14 +88,27 @@ class MemoryCapStore:
         return self.reserve_sync(requests, now_us, retention_us)
 
     def reserve_sync(self, requests: Sequence[CapRequest], now_us: int, retention_us: int) -> list[int]:
+        """Each request trimmed to the retention, then decided by ``cap_decide``. Fast path: a
+        request with one check (one cap, the usual configuration) whose key holds nobody (a
+        subscriber not contacted within the retention: every message of a campaign of new
+        numbers) is counted at once, as ``cap_decide`` counts it (nothing to trim, nothing full
+        with a limit of one or more, the member the key's only entry); tested against the
+        general path in tests/unit/test_throttle_memory_caps.py."""
         horizon = now_us - retention_us
         members = self._members
         get = members.get
         out: list[int] = []
         for req in requests:
+            checks = req.checks
+            if len(checks) == 1:
+                key = checks[0][0]
+                if not get(key) and checks[0][2]:
+                    members[key] = ((now_us, req.member),)
+                    out.append(0)
+                    continue
             # Forget what left the retention before deciding (a request's own additions are at
             # now_us, after the horizon: trimming request by request leaves what one pass would).
-            for check in req.checks:
+            for check in checks:
                 listed = get(check.key)
                 if listed and listed[0][0] <= horizon:
                     members[check.key] = tuple([e for e in listed if e[0] > horizon])
